@@ -1,0 +1,55 @@
+"""Every callback, block and action ID in one place, so handlers and builders cannot drift apart."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Callback(enum.StrEnum):
+    TICKET_SUBMIT = "ticket_submit"
+    SEVERITY_SUBMIT = "severity_submit"
+    STATUS_SUBMIT = "status_submit"
+    NOT_ALLOWED = "not_allowed"
+
+
+class TicketField(enum.StrEnum):
+    """Block IDs of the intake modal; the action ID inside each block is the same string."""
+
+    WORKSPACE_ID = "workspace_id"
+    REQUESTER_EMAIL = "requester_email"
+    SUMMARY = "summary"
+    WHAT_HAPPENED = "what_happened"
+    EXPECTED = "expected"
+    IMPACT = "impact"
+    PLAN_TIER = "plan_tier"
+    BROWSER = "browser"
+    OS = "os"
+    URL = "url"
+    OCCURRED_AT = "occurred_at"
+    CUSTOMER_TIMEZONE = "customer_timezone"
+    REQUEST_ID = "request_id"
+    ATTACHMENT_LINK = "attachment_link"
+    HELPDESK_LINK = "helpdesk_link"
+    CATEGORY = "category"
+
+
+class SeverityField(enum.StrEnum):
+    IMPACT = "severity_impact"
+    REASON = "severity_reason"
+
+
+class StatusField(enum.StrEnum):
+    STATUS = "status_state"
+    MESSAGE = "status_message"
+    REASON = "status_backwards_reason"
+
+
+class Action(enum.StrEnum):
+    FIRST_RESPONSE = "ticket_first_response"
+    CHANGE_SEVERITY = "ticket_change_severity"
+    OPEN_CARD = "ticket_open_card"
+    TAKE_COMMAND = "incident_take_command"
+    POST_STATUS = "incident_post_status"
+    RETRY_STEP = "incident_retry_step"
+    GIVE_UP_STEP = "incident_give_up_step"
+    LINK = "link_button"

@@ -1,0 +1,118 @@
+"""Small Block Kit pieces, Slack's escaping and Slack's length limits, each in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+Block = dict[str, Any]
+
+# Slack's limits (https://api.slack.com/reference/block-kit/blocks).
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+BUTTON_TEXT = 75
+CONTEXT_TEXT = 2000
+MODAL_TITLE = 24
+OPTION_TEXT = 75
+
+
+def escape(text: str) -> str:
+    """Slack's three entities and nothing more: `<!channel>` stays inert, an apostrophe stays an apostrophe."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+
+
+def section(text: str, *, block_id: str | None = None, accessory: dict[str, Any] | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if block_id:
+        block["block_id"] = block_id
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(*pairs: tuple[str, str | None]) -> Block:
+    shown = [mrkdwn(f"*{label}*\n{value}", FIELD_TEXT) for label, value in pairs if value]
+    return {"type": "section", "fields": shown[:10]}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t, CONTEXT_TEXT) for t in texts if t][:10]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str | None = None, *, style: str | None = None,
+           url: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
+    if value is not None:
+        element["value"] = value
+    if style:
+        element["style"] = style
+    if url:
+        element["url"] = url
+    return element
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, OPTION_TEXT), "value": value}
+
+
+def slack_date(moment: datetime, fmt: str = "{date_short_pretty} at {time}") -> str:
+    """Slack renders this in each reader's own time zone; the fallback is UTC."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
+
+
+def countdown(due: datetime, now: datetime) -> str:
+    delta = due - now
+    if delta <= timedelta(0):
+        return f"overdue by {duration_words(-delta)}"
+    return f"in {duration_words(delta)}"
+
+
+def duration_words(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return f"{max(int(delta.total_seconds()), 0)} s"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(p for p in parts if p)
+
+
+def user(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def usergroup(group_id: str) -> str:
+    return f"<!subteam^{group_id}>"
+
+
+def channel(channel_id: str) -> str:
+    return f"<#{channel_id}>"

@@ -1,0 +1,167 @@
+"""The ticket card in the triage channel, the first-touch draft, and the SLA reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from blocks.ids import Action
+from blocks.text import (
+    Block,
+    actions,
+    button,
+    context,
+    countdown,
+    divider,
+    escape,
+    fields,
+    header,
+    section,
+    slack_date,
+    user,
+    usergroup,
+)
+from bot.domain import Severity, Ticket
+
+SEVERITY_MARK = {Severity.SEV1: "🔴", Severity.SEV2: "🟠", Severity.SEV3: "🟡", Severity.SEV4: "⚪"}
+
+
+def card_title(ticket: Ticket) -> str:
+    return f"{ticket.severity} · #{ticket.number} {ticket.summary}"
+
+
+def card_fallback_text(ticket: Ticket) -> str:
+    return escape(f"{card_title(ticket)} ({ticket.plan_tier.label}, {ticket.workspace_id})")
+
+
+def _link(url: str | None) -> str | None:
+    if not url:
+        return None
+    if url.startswith(("http://", "https://")) and "|" not in url and ">" not in url and "<" not in url:
+        return f"<{url}>"
+    return escape(url)
+
+
+def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None = None,
+                incident_status: str | None = None) -> list[Block]:
+    env = ticket.environment
+    blocks: list[Block] = [
+        header(f"{SEVERITY_MARK[ticket.severity]} {card_title(ticket)}"),
+        section(f"*{ticket.severity}*  ·  {escape(ticket.severity_reason)}"),
+        fields(
+            ("Customer", f"`{escape(ticket.workspace_id)}`"),
+            ("Plan tier", ticket.plan_tier.label),
+            ("Requester", escape(ticket.requester_email)),
+            ("Filed by", user(ticket.filed_by)),
+            ("Category", ticket.category.label if ticket.category else None),
+        ),
+        section(f"*What happened*\n{escape(ticket.what_happened)}"),
+        section(f"*What was expected*\n{escape(ticket.expected)}"),
+    ]
+    environment = fields(
+        ("Browser", escape(env.browser) if env.browser else None),
+        ("Operating system", escape(env.os) if env.os else None),
+        ("URL or endpoint", _link(env.url)),
+        ("When it happened", slack_date(env.occurred_at) if env.occurred_at else None),
+        ("Customer's time zone", env.customer_timezone),
+        ("Request ID", f"`{escape(env.request_id)}`" if env.request_id else None),
+        ("Screenshot / HAR", _link(ticket.attachment_link)),
+        ("Help desk", _link(ticket.helpdesk_link)),
+    )
+    if environment["fields"]:
+        blocks.append(environment)
+    if ticket.first_response_at and ticket.first_response_by:
+        blocks.append(context(f"✅ First response sent by {user(ticket.first_response_by)} "
+                              f"{slack_date(ticket.first_response_at)}"))
+    else:
+        blocks.append(context(f"⏱ First response due {slack_date(ticket.first_response_due)} "
+                              f"({countdown(ticket.first_response_due, now)})"))
+    if incident_channel:
+        status = f" · status page: *{incident_status.capitalize()}*" if incident_status else ""
+        blocks.append(context(f"🚨 Incident channel <#{incident_channel}>{status}"))
+    buttons = []
+    if not ticket.first_response_at:
+        buttons.append(button("First response sent", Action.FIRST_RESPONSE, str(ticket.number), style="primary"))
+    buttons.append(button("Change severity", Action.CHANGE_SEVERITY, str(ticket.number)))
+    blocks.append(actions(*buttons, block_id=f"ticket_actions_{ticket.number}"))
+    return blocks
+
+
+def customer_time(moment: datetime, zone: str) -> str:
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%A %d %B at %H:%M} {local.tzname()} ({zone})"
+
+
+def first_touch_draft(ticket: Ticket, *, next_update: datetime, zone: str) -> str:
+    """The words the agent sends the customer: receipt, honest next step, and no promised fix time."""
+    lines = [
+        "Hi there,",
+        "",
+        f"Thank you for letting us know about “{ticket.summary}”. We have received your report and logged it "
+        f"as ticket #{ticket.number}.",
+    ]
+    if ticket.severity is Severity.SEV1:
+        lines.append("We are treating this as an urgent production incident: our on-call engineers are engaged "
+                     "now, and we will post progress on our status page as well.")
+    else:
+        lines.append("Our team is reviewing the details you sent.")
+    lines += [
+        f"You will hear from us again by {customer_time(next_update, zone)}, sooner if we learn more.",
+        "",
+        "Best regards,",
+    ]
+    return "\n".join(lines)
+
+
+def draft_message(ticket: Ticket, *, next_update: datetime, zone: str) -> list[Block]:
+    quoted = "\n".join(f">{escape(line)}" if line else ">" for line in
+                       first_touch_draft(ticket, next_update=next_update, zone=zone).splitlines())
+    where = f" in <{ticket.helpdesk_link}|the help desk conversation>" if _link(ticket.helpdesk_link) and \
+        ticket.helpdesk_link and ticket.helpdesk_link.startswith("http") else ""
+    return [
+        section(f"{user(ticket.filed_by)} here is a first reply to send{where}, then press *First response sent*:"),
+        section(quoted),
+    ]
+
+
+def redaction_notice(ticket: Ticket) -> list[Block]:
+    found = ", ".join(ticket.redactions)
+    return [section(f"🔒 {user(ticket.filed_by)} I removed credentials before storing this ticket: {found}. "
+                    "Ask the customer to rotate them if they were real.")]
+
+
+def first_response_reminder(ticket: Ticket, *, now: datetime) -> list[Block]:
+    return [section(f"⏰ {user(ticket.filed_by)} the first response on #{ticket.number} is due "
+                    f"{slack_date(ticket.first_response_due, '{time}')} ({countdown(ticket.first_response_due, now)}). "
+                    "Press *First response sent* on the card once the customer has it.")]
+
+
+def first_response_breach(ticket: Ticket, *, leads_group: str, now: datetime) -> list[Block]:
+    return [
+        section(f"🚨 {usergroup(leads_group)} first-response SLA breached on *#{ticket.number}* "
+                f"({ticket.severity}, {ticket.plan_tier.label}): {escape(ticket.summary)}"),
+        context(f"Due {slack_date(ticket.first_response_due)} · {countdown(ticket.first_response_due, now)} · "
+                f"filed by {user(ticket.filed_by)}"),
+    ]
+
+
+def severity_changed_note(before: Ticket, after: Ticket, *, actor: str) -> list[Block]:
+    return [section(f"{user(actor)} changed the severity from *{before.severity}* to *{after.severity}*: "
+                    f"{escape(after.severity_reason.split(': ', 1)[-1])}")]
+
+
+def home_view(tickets: list[Ticket], *, now: datetime) -> dict[str, object]:
+    blocks: list[Block] = [header("Your open tickets")]
+    if not tickets:
+        blocks.append(section("You have no open tickets. Type `/ticket` in any channel to file one."))
+    for ticket in tickets[:45]:
+        if ticket.first_response_at:
+            sla = "first response sent ✅"
+        else:
+            sla = f"first response due {countdown(ticket.first_response_due, now)}"
+        blocks.append(section(f"{SEVERITY_MARK[ticket.severity]} *{ticket.severity}* · *#{ticket.number}* "
+                              f"{escape(ticket.summary)}\n{ticket.plan_tier.label} · `{escape(ticket.workspace_id)}` "
+                              f"· {sla}"))
+    blocks.append(divider())
+    blocks.append(context(f"Updated {slack_date(now)}"))
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,118 @@
+"""The app factory: wires configuration, storage, Slack, the services and the listeners together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.directory import Directory
+from bot.scheduler import TimerService
+from bot.tickets import BREACH, WARNING, TicketService
+from bot.web import SlackEndpoint, build_web_app
+from handlers import errors as error_handlers
+from handlers import home, tickets
+from storage.db import create_engine, create_sessionmaker, is_sqlite
+from storage.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url,
+        # Slack's `ratelimited` is waited out (Retry-After) rather than shown to anyone.
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+    )
+
+
+class SupportBot:
+    """One running bot: build with `create()`, serve with `start()`, end with `stop()`."""
+
+    def __init__(self, settings: Settings, *, clock: Clock, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = engine
+        self.sessions = create_sessionmaker(engine)
+        self.slack = slack_client(settings)
+        self.directory = Directory(self.slack)
+        self.tickets = TicketService(config=settings.config, sessions=self.sessions, slack=self.slack,
+                                     directory=self.directory, clock=clock)
+        self.timers = TimerService(sessions=self.sessions, clock=clock, tick=settings.config.scheduler_tick)
+        self.timers.on(WARNING, self.tickets.fire_first_response_timer)
+        self.timers.on(BREACH, self.tickets.fire_first_response_timer)
+        self.bolt = self._build_bolt()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @classmethod
+    async def create(cls, settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> SupportBot:
+        settings.env.require_slack_credentials()
+        engine = create_engine(settings.env.database_url)
+        # SQLite is embedded, so the bot keeps its own schema current; PostgreSQL is migrated by an operator.
+        if migrate if migrate is not None else is_sqlite(settings.env.database_url):
+            await upgrade_to_head(engine)
+        return cls(settings, clock=clock or SystemClock(), engine=engine)
+
+    def services(self) -> dict[str, Any]:
+        return {"tickets": self.tickets, "clock": self.clock}
+
+    def _build_bolt(self) -> AsyncApp:
+        app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
+                       request_verification_enabled=False,
+                       process_before_response=False)
+        services = self.services()
+
+        async def provide_services(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+            context.update(services)
+            await next()
+
+        app.use(provide_services)
+        app.error(error_handlers.show_error)
+        for surface in (tickets, home):
+            surface.register(app)
+        return app
+
+    async def healthy(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def web_app(self) -> web.Application:
+        endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "")
+        return build_web_app(endpoint, healthy=self.healthy)
+
+    async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, self.settings.env.port if port is None else port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        if scheduler:
+            self.timers.start()
+        log.info("supportbot listening on %s:%s", host, self.port)
+        return int(self.port or 0)
+
+    async def stop(self) -> None:
+        self.timers.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.engine.dispose()

@@ -1,0 +1,88 @@
+"""`supportbot run | migrate | check-config | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.config import ConfigError, EnvSettings, Settings, load_config
+
+
+def _settings(config_path: str | None = None) -> Settings:
+    env = EnvSettings.from_environ()
+    return Settings(config=load_config(config_path or env.config_path), env=env)
+
+
+async def _run() -> None:
+    from bot.app import SupportBot
+
+    bot = await SupportBot.create(_settings())
+    await bot.start()
+    handler = None
+    if bot.settings.env.slack_app_token:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bot.bolt, bot.settings.env.slack_app_token)
+        await handler.connect_async()
+        logging.getLogger("supportbot").info("connected to Slack over Socket Mode")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    if handler is not None:
+        await handler.close_async()
+    await bot.stop()
+
+
+async def _migrate() -> None:
+    from storage.db import create_engine
+    from storage.migrate import upgrade_to_head
+
+    env = EnvSettings.from_environ()
+    engine = create_engine(env.database_url)
+    try:
+        await upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="supportbot", description="Slack-first support-to-engineering bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
+    commands.add_parser("migrate", help="bring the database at $DATABASE_URL to the newest schema")
+    check = commands.add_parser("check-config", help="validate a supportbot.toml and the environment")
+    check.add_argument("path", nargs="?", help="the file to check (default: $SUPPORTBOT_CONFIG)")
+    demo = commands.add_parser("demo", help="run the bot against the local Slack sandbox and tell a story")
+    demo.add_argument("--quiet-logs", action="store_true", default=True, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        if args.command == "check-config":
+            settings = _settings(args.path)
+            teams = len(settings.config.teams)
+            print(f"ok: {args.path or settings.env.config_path} ({teams} teams, "
+                  f"{len(settings.config.automation)} automation rules, {len(settings.config.webhooks)} webhooks)")
+        elif args.command == "migrate":
+            asyncio.run(_migrate())
+            print("database is at the newest schema")
+        elif args.command == "run":
+            asyncio.run(_run())
+        elif args.command == "demo":
+            from bot.demo import run_demo
+
+            logging.getLogger().setLevel(logging.WARNING)
+            return asyncio.run(run_demo())
+    except ConfigError as exc:
+        print(f"supportbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

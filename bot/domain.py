@@ -1,0 +1,214 @@
+"""The vocabulary of support: severities, plan tiers, ticket and incident states.
+
+These are plain values shared by every layer; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.StrEnum):
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
+
+    @property
+    def rank(self) -> int:
+        """1 is the most severe, so `min()` over severities picks the worst."""
+        return int(self.value[-1])
+
+    @property
+    def pages_oncall(self) -> bool:
+        return self in (Severity.SEV1, Severity.SEV2)
+
+
+class Impact(enum.StrEnum):
+    """The intake question whose answer decides the severity."""
+
+    PRODUCTION_DOWN = "production_down"
+    MAJOR_BROKEN = "major_broken"
+    MINOR_BROKEN = "minor_broken"
+    COSMETIC = "cosmetic"
+
+    @property
+    def label(self) -> str:
+        return IMPACT_LABELS[self]
+
+    @property
+    def severity(self) -> Severity:
+        return IMPACT_SEVERITY[self]
+
+
+IMPACT_LABELS: dict[Impact, str] = {
+    Impact.PRODUCTION_DOWN: "Production down or data loss",
+    Impact.MAJOR_BROKEN: "Major feature broken, no workaround",
+    Impact.MINOR_BROKEN: "Minor feature broken, or a workaround exists",
+    Impact.COSMETIC: "Cosmetic or how-to question",
+}
+IMPACT_SEVERITY: dict[Impact, Severity] = {
+    Impact.PRODUCTION_DOWN: Severity.SEV1,
+    Impact.MAJOR_BROKEN: Severity.SEV2,
+    Impact.MINOR_BROKEN: Severity.SEV3,
+    Impact.COSMETIC: Severity.SEV4,
+}
+
+
+class PlanTier(enum.StrEnum):
+    ENTERPRISE = "enterprise"
+    BUSINESS = "business"
+    PRO = "pro"
+    TRIAL = "trial"
+    FREE = "free"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def is_paid(self) -> bool:
+        return self not in (PlanTier.TRIAL, PlanTier.FREE)
+
+
+class Category(enum.StrEnum):
+    AUTH = "auth"
+    BILLING = "billing"
+    INTEGRATION = "integration"
+    PERFORMANCE = "performance"
+    UI = "ui"
+
+    @property
+    def label(self) -> str:
+        return "UI" if self is Category.UI else self.value.capitalize()
+
+
+class TicketStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where the customer saw the problem."""
+
+    browser: str | None = None
+    os: str | None = None
+    url: str | None = None
+    occurred_at: datetime | None = None
+    customer_timezone: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A stored ticket, detached from the database: safe to hand to blocks/."""
+
+    number: int
+    workspace_id: str
+    requester_email: str
+    summary: str
+    what_happened: str
+    expected: str
+    impact: Impact
+    severity: Severity
+    severity_reason: str
+    plan_tier: PlanTier
+    environment: Environment
+    attachment_link: str | None
+    helpdesk_link: str | None
+    category: Category | None
+    filed_by: str
+    filed_at: datetime
+    first_response_due: datetime
+    first_response_at: datetime | None = None
+    first_response_by: str | None = None
+    status: TicketStatus = TicketStatus.OPEN
+    card_channel: str | None = None
+    card_ts: str | None = None
+    redactions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.number}"
+
+
+class IncidentStatus(enum.StrEnum):
+    """The public status page's states, in the order an incident moves through them."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+    @property
+    def order(self) -> int:
+        return list(IncidentStatus).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class StepState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not configured: said plainly in the channel, never silent
+    ABANDONED = "abandoned"  # a person pressed "Give up"
+
+
+class IncidentStep(enum.StrEnum):
+    PAGE = "page"
+    CHANNEL = "channel"
+    STATUSPAGE = "statuspage"
+
+    @property
+    def label(self) -> str:
+        return {"page": "Page on-call", "channel": "Incident channel", "statuspage": "Status page"}[self.value]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    state: StepState
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    ticket_number: int
+    generation: int
+    status: IncidentStatus
+    commander: str | None
+    public_title: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    last_public_update_at: datetime
+    last_public_message: str
+    kickoff_ts: str | None
+    page: StepOutcome
+    page_dedup_key: str | None
+    channel: StepOutcome
+    channel_id: str | None
+    channel_name: str | None
+    statuspage: StepOutcome
+    statuspage_incident_id: str | None
+    statuspage_url: str | None
+
+    def step(self, step: IncidentStep) -> StepOutcome:
+        return {IncidentStep.PAGE: self.page, IncidentStep.CHANNEL: self.channel,
+                IncidentStep.STATUSPAGE: self.statuspage}[step]
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    incident_id: int
+    status: IncidentStatus
+    message: str
+    posted_by: str
+    posted_at: datetime
+    reason: str | None = None

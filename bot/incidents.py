@@ -1,0 +1,345 @@
+"""SEV1 response: page on-call, open #incident-<n>, post the status page, all at once and each exactly once.
+
+Each step claims itself in the database before it runs and records its outcome after, so a
+duplicated submission, a second click on Retry or a scheduler retry never doubles a page, a
+channel or a status-page incident.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from blocks import incident as blocks
+from bot.clock import Clock
+from bot.config import BotConfig
+from bot.directory import Directory
+from bot.domain import Incident, IncidentStep, Severity, StepState, Ticket
+from bot.errors import OutsideServiceError, UnknownTicket
+from bot.integrations.pagerduty import PagerDuty, PageRequest
+from bot.integrations.statuspage import PublicIncidentDraft, StatusPublisher
+from bot.public_text import investigating_message, public_title
+from bot.scheduler import retry_delay
+from bot.tickets import TicketService
+from storage.repositories import audit, side_effects, timers
+from storage.repositories import incidents as repo
+
+log = logging.getLogger(__name__)
+
+STEP_RETRY = "incident_step_retry"
+STATUS_REMINDER = "status_reminder"
+STEP_LEASE = timedelta(seconds=60)
+MAX_NAME_SUFFIX = 20
+
+
+def card_url(ticket: Ticket) -> str | None:
+    if not ticket.card_channel or not ticket.card_ts:
+        return None
+    return f"https://slack.com/archives/{ticket.card_channel}/p{ticket.card_ts.replace('.', '')}"
+
+
+def dedup_key(incident: Incident) -> str:
+    return f"supportbot-ticket-{incident.ticket_number}-{incident.generation}"
+
+
+def reminder_key(incident_id: int, due: datetime) -> str:
+    return f"incident:{incident_id}:reminder:{due.isoformat()}"
+
+
+class IncidentService:
+    def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
+                 directory: Directory, clock: Clock, tickets: TicketService, pagerduty: PagerDuty | None,
+                 status_page: StatusPublisher) -> None:
+        self.config = config
+        self._sessions = sessions
+        self._slack = slack
+        self._directory = directory
+        self._clock = clock
+        self._tickets = tickets
+        self._pagerduty = pagerduty
+        self.status_page = status_page
+
+    # Opening ----------------------------------------------------------------------------------------
+
+    async def open_for(self, ticket: Ticket, actor: str) -> Incident:
+        """Opens (or finds) the ticket's incident and runs whichever steps are not done yet."""
+        now = self._clock.now()
+        cadence = self.config.incident.status_update_every
+        async with self._sessions.begin() as session:
+            latest = await repo.latest_incident(session, ticket_number=ticket.number)
+            generation = 1 if latest is None else latest.generation + (1 if latest.resolved_at else 0)
+            incident, created = await repo.open_incident_once(
+                session, ticket_number=ticket.number, generation=generation, public_title=public_title(ticket),
+                message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now)
+            if created:
+                await timers.schedule_timer(session, key=reminder_key(incident.id, now + cadence),
+                                            kind=STATUS_REMINDER, due_at=now + cadence, incident_id=incident.id)
+                await audit.append_audit_event(session, ticket_number=ticket.number, action="incident_opened",
+                                               actor=actor, at=now, before=None,
+                                               after={"incident": incident.id, "generation": generation})
+        await self.run_steps(incident.id)
+        return await self.get(incident.id)
+
+    async def get(self, incident_id: int) -> Incident:
+        async with self._sessions() as session:
+            incident = await repo.get_incident(session, incident_id=incident_id)
+        if incident is None:
+            raise UnknownTicket(f"Incident {incident_id} does not exist.")
+        return incident
+
+    async def run_steps(self, incident_id: int, only: IncidentStep | None = None) -> None:
+        incident = await self.get(incident_id)
+        ticket = await self._tickets.get(incident.ticket_number)
+        steps = [only] if only else list(IncidentStep)
+        runners = {IncidentStep.PAGE: self._page, IncidentStep.CHANNEL: self._open_channel,
+                   IncidentStep.STATUSPAGE: self._post_status_page}
+        claimed = [s for s in steps if await self._claim(incident_id, s)]
+        # The three outside calls overlap: the slowest API sets the pace, not their sum.
+        await asyncio.gather(*(self._run_step(incident, ticket, s, runners[s]) for s in claimed))
+        await self._follow_up(incident_id, ticket, ran=claimed)
+
+    async def _claim(self, incident_id: int, step: IncidentStep) -> bool:
+        async with self._sessions.begin() as session:
+            return await repo.claim_step(session, incident_id=incident_id, step=step, now=self._clock.now(),
+                                         lease=STEP_LEASE)
+
+    async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep, runner: Any) -> None:
+        try:
+            state, detail, values = await runner(incident, ticket)
+        except (OutsideServiceError, SlackApiError, OSError, TimeoutError) as exc:
+            state, detail, values = StepState.FAILED, _describe(exc), {}
+        except Exception as exc:  # an unexpected failure must still be visible and retried, never lost
+            log.exception("incident step %s crashed", step.value)
+            state, detail, values = StepState.FAILED, f"unexpected error ({type(exc).__name__})", {}
+        async with self._sessions.begin() as session:
+            await repo.record_step(session, incident_id=incident.id, step=step, state=state, detail=detail, **values)
+            await audit.append_audit_event(session, ticket_number=incident.ticket_number,
+                                           action=f"incident_{step.value}_{state.value}", actor="supportbot",
+                                           at=self._clock.now(), before=None, after={"detail": detail})
+            if state is StepState.FAILED:
+                attempt = await self._schedule_retry(session, incident.id, step)
+                log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, attempt, detail)
+
+    async def _schedule_retry(self, session: AsyncSession, incident_id: int, step: IncidentStep) -> int:
+        pending = [t for t in await timers.pending_timers(session, incident_id=incident_id)
+                   if t.kind == STEP_RETRY and t.key.split(":")[2] == step.value]
+        if pending:
+            return len(pending)
+        failures = len([e for e in await audit.audit_trail(session, ticket_number=(await repo.get_incident(
+            session, incident_id=incident_id)).ticket_number)  # type: ignore[union-attr]
+            if e.action.endswith(f"_{step.value}_failed")])
+        due = self._clock.now() + retry_delay(failures)
+        await timers.schedule_timer(session, key=f"incident:{incident_id}:{step.value}:retry:{failures}",
+                                    kind=STEP_RETRY, due_at=due, incident_id=incident_id)
+        return failures
+
+    async def _page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
+        if self._pagerduty is None:
+            return (StepState.SKIPPED, "nobody was paged: PAGERDUTY_ROUTING_KEY is not set. "
+                    f"<!subteam^{self.config.slack.incident_commanders}> please take command.", {})
+        key = dedup_key(incident)
+        severity = "critical" if ticket.severity is Severity.SEV1 else "error"
+        env = ticket.environment
+        page = PageRequest(
+            summary=f"[{ticket.severity}] #{ticket.number} {ticket.summary} · {ticket.workspace_id} "
+                    f"({ticket.plan_tier.label}) · {ticket.impact.label}",
+            severity=severity, dedup_key=key, source="supportbot",
+            link_url=card_url(ticket) or f"https://slack.com/archives/{self.config.slack.triage_channel}",
+            link_text=f"Ticket #{ticket.number} in Slack",
+            custom_details={"ticket": ticket.number, "workspace_id": ticket.workspace_id,
+                            "plan_tier": ticket.plan_tier.label, "impact": ticket.impact.label,
+                            "reported_time": env.occurred_at.isoformat() if env.occurred_at else None,
+                            "request_id": env.request_id, "filed_at": ticket.filed_at.isoformat()})
+        result = await self._pagerduty.trigger(page)
+        return StepState.DONE, f"paged on-call through PagerDuty ({severity}, alert key `{result.dedup_key}`)", {
+            "page_dedup_key": result.dedup_key}
+
+    async def _open_channel(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
+        if incident.generation > 1:
+            async with self._sessions() as session:
+                earlier = await repo.incident_of_generation(session, ticket_number=ticket.number,
+                                                            generation=incident.generation - 1)
+            if earlier and earlier.channel_id:
+                return StepState.DONE, f"re-opened in <#{earlier.channel_id}>", {
+                    "channel_id": earlier.channel_id, "channel_name": earlier.channel_name}
+        base = f"{self.config.incident.channel_prefix}{ticket.number}"
+        for suffix in range(1, MAX_NAME_SUFFIX + 1):
+            name = base if suffix == 1 else f"{base}-{suffix}"
+            try:
+                created = await self._slack.conversations_create(name=name, is_private=False)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "name_taken":
+                    continue  # someone else's channel: never post into it
+                raise
+            channel = created["channel"]
+            return StepState.DONE, f"opened <#{channel['id']}>", {"channel_id": channel["id"],
+                                                                   "channel_name": channel["name"]}
+        return StepState.FAILED, f"every name from #{base} to #{base}-{MAX_NAME_SUFFIX} is taken", {}
+
+    async def _post_status_page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
+        draft = PublicIncidentDraft(name=incident.public_title, status=incident.status.value,
+                                    body=incident.last_public_message)
+        published = await self.status_page.open_incident(draft, idempotency_key=dedup_key(incident))
+        where = f"<{published.url}|{self.status_page.name}>" if published.url else self.status_page.name
+        return StepState.DONE, f"posted “{incident.public_title}” as Investigating on {where}", {
+            "statuspage_incident_id": published.id, "statuspage_url": published.url}
+
+    # After the steps ----------------------------------------------------------------------------------
+
+    async def _follow_up(self, incident_id: int, ticket: Ticket, *, ran: list[IncidentStep]) -> None:
+        incident = await self.get(incident_id)
+        ticket = await self._tickets.get(ticket.number)
+        if incident.channel.state is StepState.DONE and incident.channel_id:
+            await self._prepare_channel(incident, ticket)
+        incident = await self.get(incident_id)
+        for step in ran:
+            outcome = incident.step(step)
+            if outcome.state is StepState.FAILED:
+                await self._say(incident, ticket, blocks.step_failed(incident, step, next_retry=await self._next_retry(
+                    incident.id)), f"{step.label} failed")
+            elif outcome.state is StepState.DONE and incident.kickoff_ts and step is not IncidentStep.CHANNEL:
+                await self._update_kickoff(incident, ticket)
+        await self._tickets.refresh_card(ticket.number)
+
+    async def _next_retry(self, incident_id: int) -> datetime | None:
+        async with self._sessions() as session:
+            pending = [t.due_at for t in await timers.pending_timers(session, incident_id=incident_id)
+                       if t.kind == STEP_RETRY]
+        return min(pending) if pending else None
+
+    async def _prepare_channel(self, incident: Incident, ticket: Ticket) -> None:
+        """Topic, invitations and the kickoff message, each once; a failed invite never loses the channel."""
+        assert incident.channel_id
+        key = f"incident:{incident.id}:kickoff"
+        async with self._sessions.begin() as session:
+            if not await side_effects.claim_side_effect(session, key=key, now=self._clock.now()):
+                return
+        await self._set_topic(incident, ticket)
+        invite_note = await self._invite(incident, ticket)
+        text = f"{ticket.severity} incident for ticket #{ticket.number}"
+        try:
+            posted = await self._slack.chat_postMessage(
+                channel=incident.channel_id, text=text, blocks=blocks.kickoff(
+                    ticket, incident, card_url=card_url(ticket), commanders_group=self.config.slack.incident_commanders))
+        except SlackApiError:
+            async with self._sessions.begin() as session:
+                await side_effects.release_side_effect(session, key=key)
+            raise
+        async with self._sessions.begin() as session:
+            await repo.record_kickoff(session, incident_id=incident.id, ts=str(posted["ts"]))
+            await side_effects.complete_side_effect(session, key=key, now=self._clock.now())
+        if invite_note:
+            await self._slack.chat_postMessage(channel=incident.channel_id, text=invite_note)
+
+    async def _set_topic(self, incident: Incident, ticket: Ticket) -> None:
+        if not incident.channel_id:
+            return
+        try:
+            await self._slack.conversations_setTopic(channel=incident.channel_id,
+                                                     topic=blocks.channel_topic(ticket, incident))
+        except SlackApiError as exc:
+            log.warning("could not set the topic of %s: %s", incident.channel_name, exc.response.get("error"))
+
+    async def _invite(self, incident: Incident, ticket: Ticket) -> str | None:
+        assert incident.channel_id
+        try:
+            commanders = await self._directory.members(self.config.slack.incident_commanders)
+        except SlackApiError as exc:
+            commanders = frozenset()
+            log.warning("could not list incident commanders: %s", exc.response.get("error"))
+        wanted = [ticket.filed_by, *sorted(commanders - {ticket.filed_by})]
+        failed: list[str] = []
+        try:
+            await self._slack.conversations_invite(channel=incident.channel_id, users=",".join(wanted))
+            return None
+        except SlackApiError:
+            pass  # one bad user fails the batch: invite one by one to learn who
+        for user_id in wanted:
+            try:
+                await self._slack.conversations_invite(channel=incident.channel_id, users=user_id)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "already_in_channel":
+                    failed.append(f"<@{user_id}> ({exc.response.get('error')})")
+        return f"⚠️ Could not invite {', '.join(failed)}: please add them by hand." if failed else None
+
+    async def _update_kickoff(self, incident: Incident, ticket: Ticket) -> None:
+        if not incident.channel_id or not incident.kickoff_ts:
+            return
+        try:
+            await self._slack.chat_update(channel=incident.channel_id, ts=incident.kickoff_ts,
+                                          text=f"{ticket.severity} incident for ticket #{ticket.number}",
+                                          blocks=blocks.kickoff(ticket, incident, card_url=card_url(ticket),
+                                                                commanders_group=self.config.slack.incident_commanders))
+        except SlackApiError as exc:
+            log.warning("could not update the kickoff: %s", exc.response.get("error"))
+
+    async def _say(self, incident: Incident, ticket: Ticket, message: list[Any], text: str) -> None:
+        """Posts in the incident channel, or under the ticket card when there is no channel yet."""
+        channel = incident.channel_id if incident.channel.state is StepState.DONE else None
+        thread = None
+        if channel is None:
+            channel, thread = ticket.card_channel or self.config.slack.triage_channel, ticket.card_ts
+        try:
+            await self._slack.chat_postMessage(channel=channel, thread_ts=thread, text=text, blocks=message)
+        except SlackApiError as exc:
+            log.warning("could not post %r: %s", text, exc.response.get("error"))
+
+    # Retries ------------------------------------------------------------------------------------------
+
+    async def retry_step(self, incident_id: int, step: IncidentStep, *, by: str | None) -> Incident:
+        before = await self.get(incident_id)
+        if before.step(step).state not in (StepState.FAILED, StepState.PENDING):
+            return before
+        async with self._sessions.begin() as session:
+            await timers.cancel_timers(session, now=self._clock.now(), kinds=[STEP_RETRY], incident_id=incident_id)
+        await self.run_steps(incident_id, only=step)
+        after = await self.get(incident_id)
+        ticket = await self._tickets.get(after.ticket_number)
+        if after.step(step).state is StepState.DONE:
+            await self._say(after, ticket, blocks.step_recovered(after, step), f"{step.label} done on retry")
+        await self._reschedule_other_failures(after)
+        return after
+
+    async def _reschedule_other_failures(self, incident: Incident) -> None:
+        async with self._sessions.begin() as session:
+            for step in IncidentStep:
+                if incident.step(step).state is StepState.FAILED:
+                    await self._schedule_retry(session, incident.id, step)
+
+    async def give_up(self, incident_id: int, step: IncidentStep, *, by: str) -> None:
+        async with self._sessions.begin() as session:
+            changed = await repo.abandon_step(session, incident_id=incident_id, step=step,
+                                              detail=f"given up by <@{by}>")
+            if changed:
+                pending = [t for t in await timers.pending_timers(session, incident_id=incident_id)
+                           if t.kind == STEP_RETRY and t.key.split(":")[2] == step.value]
+                for t in pending:
+                    await timers.complete_timer(session, timer_id=t.id, now=self._clock.now())
+        if changed:
+            incident = await self.get(incident_id)
+            ticket = await self._tickets.get(incident.ticket_number)
+            await self._say(incident, ticket, blocks.step_abandoned(incident, step, by=by), "Step given up")
+            await self._update_kickoff(incident, ticket)
+
+    async def fire_step_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
+        assert timer.incident_id is not None
+        step = IncidentStep(timer.key.split(":")[2])
+        # The step records its own failure and schedules the next retry, so this timer is done either way.
+        try:
+            await self.retry_step(timer.incident_id, step, by=None)
+        except SlackApiError as exc:
+            log.warning("scheduled retry of %s could not report back: %s", step.value, exc.response.get("error"))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return f"Slack said `{exc.response.get('error')}`"
+    if isinstance(exc, OutsideServiceError):
+        return str(exc)
+    return f"{type(exc).__name__} ({str(exc)[:120]})" if str(exc) else type(exc).__name__

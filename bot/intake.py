@@ -1,0 +1,150 @@
+"""Turns the intake modal's state into a typed form, or into Slack's inline field errors.
+
+Pure: no I/O, so every rule here is tested without Slack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from blocks.ids import TicketField as F
+from bot.domain import Category, Environment, Impact, PlanTier
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+_ENDPOINT = re.compile(r"^(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/\S*)$", re.IGNORECASE)
+SUMMARY_MAX = 150
+# A clock a few seconds ahead of Slack's should not turn "just now" into "in the future".
+FUTURE_TOLERANCE = timedelta(minutes=2)
+_ZONES = frozenset(available_timezones())
+
+
+def state_value(view: Mapping[str, Any], block_id: str) -> Any:
+    """The submitted value of one input, whatever its element type; None when left empty."""
+    action = view.get("state", {}).get("values", {}).get(block_id, {}).get(block_id)
+    if not isinstance(action, Mapping):
+        return None
+    for key in ("value", "selected_date_time"):
+        if key in action:
+            return action[key]
+    if "selected_option" in action:
+        selected = action["selected_option"]
+        return selected.get("value") if isinstance(selected, Mapping) else None
+    return None
+
+
+def _text(view: Mapping[str, Any], block: F) -> str:
+    value = state_value(view, block.value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def is_api_endpoint(url: str) -> bool:
+    if _ENDPOINT.match(url):
+        return True
+    parts = urlsplit(url)
+    return parts.hostname is not None and (parts.hostname.startswith("api.") or parts.path.startswith("/api/"))
+
+
+def url_problem(url: str) -> str | None:
+    if _ENDPOINT.match(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
+    return None
+
+
+def link_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "Enter a link that starts with https://"
+    return None
+
+
+@dataclass(frozen=True)
+class TicketForm:
+    workspace_id: str = ""
+    requester_email: str = ""
+    summary: str = ""
+    what_happened: str = ""
+    expected: str = ""
+    impact: Impact | None = None
+    plan_tier: PlanTier | None = None
+    environment: Environment = field(default_factory=Environment)
+    attachment_link: str | None = None
+    helpdesk_link: str | None = None
+    category: Category | None = None
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, view: Mapping[str, Any], *, now: datetime) -> TicketForm:
+        errors: dict[str, str] = {}
+
+        def required(block: F, what: str) -> str:
+            value = _text(view, block)
+            if not value:
+                errors[block.value] = f"Enter the {what}"
+            return value
+
+        def optional(block: F) -> str | None:
+            return _text(view, block) or None
+
+        workspace_id = required(F.WORKSPACE_ID, "customer's workspace ID")
+        email = required(F.REQUESTER_EMAIL, "requester's email")
+        if email and not _EMAIL.match(email):
+            errors[F.REQUESTER_EMAIL.value] = f"“{email[:60]}” is not an email address, e.g. dana@customer.com"
+        summary = required(F.SUMMARY, "summary")
+        if len(summary) > SUMMARY_MAX:
+            errors[F.SUMMARY.value] = f"Keep the summary to {SUMMARY_MAX} characters (it has {len(summary)})"
+        what_happened = required(F.WHAT_HAPPENED, "what happened")
+        expected = required(F.EXPECTED, "what was expected")
+
+        impact_value = state_value(view, F.IMPACT.value)
+        impact = Impact(impact_value) if impact_value in Impact._value2member_map_ else None
+        if impact is None:
+            errors[F.IMPACT.value] = "Choose the impact: it decides the severity"
+        plan_value = state_value(view, F.PLAN_TIER.value)
+        plan = PlanTier(plan_value) if plan_value in PlanTier._value2member_map_ else None
+        if plan is None:
+            errors[F.PLAN_TIER.value] = "Choose the customer's plan tier: it sets the first-response SLA"
+        category_value = state_value(view, F.CATEGORY.value)
+        category = Category(category_value) if category_value in Category._value2member_map_ else None
+
+        url = optional(F.URL)
+        if url and (problem := url_problem(url)):
+            errors[F.URL.value] = problem
+        request_id = optional(F.REQUEST_ID)
+        if url and F.URL.value not in errors and is_api_endpoint(url) and not request_id:
+            errors[F.REQUEST_ID.value] = ("Add the request ID (the X-Request-Id response header): "
+                                          "the URL is an API endpoint")
+
+        occurred_at = None
+        raw_time = state_value(view, F.OCCURRED_AT.value)
+        if raw_time is not None:
+            occurred_at = datetime.fromtimestamp(int(raw_time), UTC)
+            if occurred_at > now + FUTURE_TOLERANCE:
+                errors[F.OCCURRED_AT.value] = "That time is in the future: when did the customer see it?"
+
+        zone = optional(F.CUSTOMER_TIMEZONE)
+        if zone and zone not in _ZONES:
+            errors[F.CUSTOMER_TIMEZONE.value] = f"“{zone[:60]}” is not an IANA time zone such as Europe/Berlin"
+
+        links: dict[F, str | None] = {}
+        for block in (F.ATTACHMENT_LINK, F.HELPDESK_LINK):
+            links[block] = optional(block)
+            if links[block] and (problem := link_problem(links[block] or "")):
+                errors[block.value] = problem
+
+        return cls(
+            workspace_id=workspace_id, requester_email=email, summary=summary, what_happened=what_happened,
+            expected=expected, impact=impact, plan_tier=plan,
+            environment=Environment(browser=optional(F.BROWSER), os=optional(F.OS), url=url,
+                                    occurred_at=occurred_at, customer_timezone=zone, request_id=request_id),
+            attachment_link=links[F.ATTACHMENT_LINK], helpdesk_link=links[F.HELPDESK_LINK], category=category,
+            errors=errors,
+        )

@@ -1,0 +1,80 @@
+"""Pages on-call through PagerDuty's Events API v2, using PagerDuty's own client (`pagerduty`).
+
+`pagerduty` is the maintained successor of `pdpyras` (deprecated 2025-06-20). Its client is
+synchronous, so every call runs in a worker thread. It retries 429, 5xx and network errors with
+backoff; a 400 is a bug in the event and is never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pagerduty
+
+from bot.errors import OutsideServiceError
+
+SERVICE = "PagerDuty"
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    summary: str
+    severity: str  # critical | error | warning | info
+    dedup_key: str
+    source: str
+    link_url: str | None = None
+    link_text: str | None = None
+    custom_details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PageResult:
+    dedup_key: str
+
+
+class PagerDuty:
+    def __init__(self, *, routing_key: str, events_url: str = "https://events.pagerduty.com",
+                 timeout: float = 10.0, sleep_seconds: float = 0.5) -> None:
+        self._routing_key = routing_key
+        self._events_url = events_url.rstrip("/")
+        self._timeout = timeout
+        self._sleep_seconds = sleep_seconds
+
+    def __repr__(self) -> str:
+        return f"PagerDuty(events_url={self._events_url!r})"
+
+    def _client(self) -> pagerduty.EventsApiV2Client:
+        # A client per call: httpx clients are not shared across threads.
+        client = pagerduty.EventsApiV2Client(self._routing_key, base_url=self._events_url)
+        # PagerDuty answers 429 past ~120 events a minute per key; 5xx are transient by its documentation.
+        client.retry.update({429: 3, 500: 2, 502: 3, 503: 3, 504: 3})
+        client.max_http_attempts = 6
+        client.max_network_attempts = 2
+        client.sleep_timer = self._sleep_seconds
+        client.timeout = self._timeout
+        return client
+
+    async def trigger(self, page: PageRequest) -> PageResult:
+        def send() -> str:
+            links = [{"href": page.link_url, "text": page.link_text or page.link_url}] if page.link_url else None
+            return str(self._client().trigger(summary=page.summary[:1024], source=page.source,
+                                              dedup_key=page.dedup_key, severity=page.severity,
+                                              custom_details=page.custom_details, links=links))
+
+        return PageResult(dedup_key=await self._call(send, "trigger"))
+
+    async def resolve(self, dedup_key: str) -> None:
+        await self._call(lambda: str(self._client().resolve(dedup_key)), "resolve")
+
+    async def _call(self, send: Any, what: str) -> str:
+        try:
+            return str(await asyncio.to_thread(send))
+        except pagerduty.HttpError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            retryable = status is None or status == 429 or status >= 500
+            raise OutsideServiceError(SERVICE, f"{what} failed with HTTP {status}", status=status,
+                                      retryable=retryable) from None
+        except pagerduty.Error as exc:
+            raise OutsideServiceError(SERVICE, f"{what} failed: {str(exc)[:200]}", retryable=True) from None

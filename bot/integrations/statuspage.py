@@ -1,0 +1,145 @@
+"""The public status page: Atlassian Statuspage (REST v1) when configured, otherwise our own built-in page.
+
+Both take only customer-facing words; internal details are refused before they get here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+from bot.clock import Clock
+from bot.errors import OutsideServiceError
+from storage.repositories import public_status
+
+SERVICE = "Statuspage"
+
+
+@dataclass(frozen=True)
+class PublicIncidentDraft:
+    name: str
+    status: str
+    body: str
+
+
+@dataclass(frozen=True)
+class PublishedIncident:
+    id: str
+    url: str | None
+
+
+class StatusPublisher(Protocol):
+    name: str
+
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident: ...
+
+    async def update_incident(self, incident_id: str, *, status: str, body: str) -> None: ...
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    if isinstance(exc, OutsideServiceError) and exc.status in (420, 429):
+        return getattr(exc, "retry_after", None)
+    return None
+
+
+def _wait(retry_state: Any) -> float:
+    """Statuspage says how long to wait (Retry-After); otherwise back off 0.5 s, 1 s, 2 s…"""
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    hinted = _retry_after(exc) if exc is not None else None
+    if hinted is not None:
+        return min(hinted, 10.0)
+    return float(min(0.5 * 2 ** (retry_state.attempt_number - 1), 5.0))
+
+
+class Statuspage:
+    name = "Statuspage"
+
+    def __init__(self, *, api_url: str, api_key: str, page_id: str, http: httpx.AsyncClient | None = None,
+                 attempts: int = 4, min_interval: float = 1.0, timeout: float = 10.0) -> None:
+        self._base = f"{api_url.rstrip('/')}/pages/{page_id}"
+        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._headers = {"Authorization": f"OAuth {api_key}"}
+        self._attempts = attempts
+        # Statuspage allows about one request a second per key: pace ourselves instead of collecting 429s.
+        self._min_interval = min_interval
+        self._pace = asyncio.Lock()
+        self._last_request = 0.0
+
+    def __repr__(self) -> str:
+        return f"Statuspage(base={self._base!r})"
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident:
+        body = {"incident": {"name": draft.name, "status": draft.status, "body": draft.body,
+                             "impact_override": "major", "deliver_notifications": True}}
+        data = await self._request("POST", "/incidents", body)
+        return PublishedIncident(id=str(data["id"]), url=data.get("shortlink"))
+
+    async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
+        await self._request("PATCH", f"/incidents/{incident_id}", {"incident": {"status": status, "body": body}})
+
+    async def _request(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        retrying = AsyncRetrying(stop=stop_after_attempt(self._attempts), wait=_wait, reraise=True,
+                                 retry=retry_if_exception(lambda e: isinstance(e, OutsideServiceError) and e.retryable))
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, path, body)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    async def _once(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self._pace:
+            wait = self._last_request + self._min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_request = time.monotonic()
+        try:
+            response = await self._http.request(method, self._base + path, json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise OutsideServiceError(SERVICE, f"{method} {path} failed: {type(exc).__name__}",
+                                      retryable=True) from None
+        if response.status_code in (420, 429) or response.status_code >= 500:
+            error = OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {response.status_code}",
+                                        status=response.status_code, retryable=True)
+            retry_after = response.headers.get("Retry-After", "")
+            error.retry_after = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None  # type: ignore[attr-defined]
+            raise error
+        if response.status_code >= 400:
+            raise OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {response.status_code}: "
+                                      f"{response.text[:200]}", status=response.status_code, retryable=False)
+        data = response.json()
+        if not isinstance(data, dict) or "id" not in data:
+            raise OutsideServiceError(SERVICE, f"{method} {path} answered without an incident", retryable=True)
+        return data
+
+
+class BuiltinStatusPage:
+    """Our own page at `/status`, used when no Statuspage key is set; same interface, same cadence."""
+
+    name = "the built-in status page"
+
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, public_url: str | None) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._url = f"{public_url}/status" if public_url else "/status"
+
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident:
+        async with self._sessions.begin() as session:
+            incident_id = await public_status.publish_incident_once(
+                session, idempotency_key=idempotency_key, title=draft.name, status=draft.status, body=draft.body,
+                now=self._clock.now())
+        return PublishedIncident(id=str(incident_id), url=f"{self._url}#incident-{incident_id}")
+
+    async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
+        async with self._sessions.begin() as session:
+            if not await public_status.publish_update(session, incident_id=int(incident_id), status=status,
+                                                      body=body, now=self._clock.now()):
+                raise OutsideServiceError(self.name, f"incident {incident_id} is not on the page", retryable=False)

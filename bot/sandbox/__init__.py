@@ -1,0 +1,4 @@
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.slack import SlackSandbox
+
+__all__ = ["SlackDriver", "SlackSandbox"]

@@ -1,0 +1,79 @@
+"""A believable Slack workspace for the sandbox: the people and groups the tests and the demo use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import BotConfig
+from bot.sandbox.driver import DriverResponse, SlackDriver
+from bot.sandbox.slack import SlackSandbox
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    name: str
+    real_name: str
+
+
+AGENT = Person("U0AGENT001", "ava", "Ava Agent")
+AGENT_2 = Person("U0AGENT002", "sam", "Sam Support")
+LEAD = Person("U0LEAD0001", "lee", "Lee Lead")
+COMMANDER = Person("U0CMDR0001", "cora", "Cora Commander")
+COMMANDER_2 = Person("U0CMDR0002", "ian", "Ian Incident")
+ENGINEER = Person("U0ENG00001", "eli", "Eli Engineer")
+OUTSIDER = Person("U0SALES001", "oscar", "Oscar Outsider")
+EVERYONE = (AGENT, AGENT_2, LEAD, COMMANDER, COMMANDER_2, ENGINEER, OUTSIDER)
+GENERAL = "C0GENERAL1"
+
+
+def populate(sandbox: SlackSandbox, config: BotConfig) -> None:
+    for person in EVERYONE:
+        sandbox.add_user(person.user_id, person.name, real_name=person.real_name,
+                         email=f"{person.name}@acme.example")
+    slack = config.slack
+    sandbox.add_usergroup(slack.support_agents, "support-agents", [AGENT.user_id, AGENT_2.user_id, LEAD.user_id])
+    sandbox.add_usergroup(slack.support_leads, "support-leads", [LEAD.user_id])
+    sandbox.add_usergroup(slack.incident_commanders, "incident-commanders",
+                          [COMMANDER.user_id, COMMANDER_2.user_id])
+    sandbox.add_channel(slack.triage_channel, "support-triage",
+                        members=[AGENT.user_id, AGENT_2.user_id, LEAD.user_id, sandbox.bot_user_id])
+    sandbox.add_channel(GENERAL, "general", members=[p.user_id for p in EVERYONE] + [sandbox.bot_user_id])
+    for team in config.teams:
+        sandbox.add_usergroup(team.oncall_usergroup, f"{team.name}-oncall", [ENGINEER.user_id])
+        sandbox.add_user(team.manager, f"{team.name}-manager", real_name=f"{team.name.title()} Manager")
+        sandbox.add_channel(team.channel, f"team-{team.name}", members=[ENGINEER.user_id, sandbox.bot_user_id])
+
+
+def ticket_values(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid intake form keyed by the labels an agent reads."""
+    values: dict[str, Any] = {
+        "Customer workspace ID": "ws_4f2a9c",
+        "Requester email": "dana@customer.example",
+        "Summary": "Invoices page shows a blank screen",
+        "What happened": "Opening Billing > Invoices shows a spinner, then a blank page.",
+        "What was expected": "The list of invoices for the last 12 months.",
+        "Impact": "Major feature broken, no workaround",
+        "Plan tier": "Business",
+        "Browser and version": "Chrome 131",
+        "Operating system": "macOS 15.1",
+        "URL or API endpoint": "https://app.acme.example/billing/invoices",
+        "Customer's time zone": "Europe/Berlin",
+        "Category": "Billing",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+async def file_ticket(driver: SlackDriver, sandbox: SlackSandbox, *, user_id: str = AGENT.user_id,
+                      summary: str = "", values: dict[str, Any] | None = None,
+                      channel_id: str = GENERAL, validate: bool = True) -> tuple[str, DriverResponse]:
+    """Types `/ticket`, waits for the modal, fills it in and submits it; returns (view_id, response)."""
+    before = {v.id for v in sandbox.views.values()}
+    await driver.slash_command(user_id=user_id, command="/ticket", text=summary, channel_id=channel_id)
+    view = await sandbox.wait_for(lambda: next((v for v in sandbox.views.values()
+                                                if v.id not in before and v.user == user_id), None))
+    response = await driver.submit_view(user_id=user_id, view_id=view.id, values=values or ticket_values(),
+                                         validate=validate)
+    return view.id, response

@@ -1,0 +1,94 @@
+"""The tick: APScheduler only wakes us; due deadlines are claimed from the database and fired.
+
+APScheduler 3's own job stores must not be shared between processes, so deadlines live in our
+`timers` table and a claim (a conditional UPDATE with a lease) decides who fires each one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from storage.repositories import timers
+
+log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[AsyncSession, timers.DueTimer], Awaitable[None]]
+RETRY_BASE = timedelta(seconds=10)
+RETRY_CAP = timedelta(minutes=10)
+
+
+def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP) -> timedelta:
+    return min(base * (2 ** max(attempts - 1, 0)), cap)
+
+
+class TimerService:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, tick: timedelta,
+                 batch: int = 50) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self.tick = tick
+        self._batch = batch
+        self._lease = max(tick * 4, timedelta(seconds=60))
+        self._claimant = f"{socket.gethostname()}:{os.getpid()}"
+        self._handlers: dict[str, TimerHandler] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    def on(self, kind: str, handler: TimerHandler) -> None:
+        self._handlers[kind] = handler
+
+    async def fire_due(self) -> int:
+        """Fire every timer due now; returns how many fired. Safe to call from tests and the demo."""
+        fired = 0
+        async with self._lock:
+            while True:
+                now = self._clock.now()
+                async with self._sessions.begin() as session:
+                    due = await timers.claim_due_timers(session, now=now, limit=self._batch, lease=self._lease,
+                                                        claimant=self._claimant)
+                for timer in due:
+                    fired += await self._fire(timer, now)
+                if len(due) < self._batch:
+                    return fired
+
+    async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
+        handler = self._handlers.get(timer.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for timer kind {timer.kind!r}")
+            async with self._sessions.begin() as session:
+                await handler(session, timer)
+                await timers.complete_timer(session, timer_id=timer.id, now=self._clock.now())
+            return 1
+        except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
+            log.warning("timer %s failed (attempt %d): %s", timer.key, timer.attempts, type(exc).__name__)
+            async with self._sessions.begin() as session:
+                await timers.retry_timer_later(session, timer_id=timer.id, due_at=now + retry_delay(timer.attempts),
+                                               error=f"{type(exc).__name__}: {exc}")
+            return 0
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler()
+        self._scheduler.add_job(self._tick, "interval", seconds=self.tick.total_seconds(), max_instances=1,
+                                coalesce=True, next_run_time=datetime.now().astimezone())
+        self._scheduler.start()
+
+    async def _tick(self) -> None:
+        try:
+            await self.fire_due()
+        except Exception:
+            log.exception("scheduler tick failed")
+
+    def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

@@ -1,0 +1,81 @@
+"""The HTTP face: `POST /slack/events`, `GET /healthz`, and later the public status page.
+
+Signatures are checked here, before Bolt, so that an unsigned request (401) and a signed but
+malformed one (400) are told apart and neither reaches a listener.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger(__name__)
+
+HealthCheck = Callable[[], Awaitable[bool]]
+
+
+def malformed_reason(body: str, content_type: str) -> str | None:
+    """Why a signed Slack request cannot be a Slack payload, or None when it can."""
+    try:
+        if content_type.startswith("application/json"):
+            data = json.loads(body)
+            if not isinstance(data, dict) or "type" not in data:
+                return "JSON body without a type"
+            return None
+        form = parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
+    except ValueError as exc:
+        return f"unparseable body ({type(exc).__name__})"
+    if "payload" in form:
+        payload = json.loads(form["payload"][0]) if form["payload"][0].startswith("{") else None
+        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+            return "payload is not a JSON object with a type"
+        return None
+    if "command" in form:
+        missing = [k for k in ("user_id", "trigger_id") if not form.get(k, [""])[0]]
+        return f"slash command without {', '.join(missing)}" if missing else None
+    return "neither a payload, a command nor an event"
+
+
+class SlackEndpoint:
+    def __init__(self, app: AsyncApp, *, signing_secret: str) -> None:
+        self._app = app
+        self._verifier = SignatureVerifier(signing_secret)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            body = None
+        if body is None or not self._verifier.is_valid(
+                body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+                signature=request.headers.get("X-Slack-Signature", "")):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            reason = malformed_reason(body, request.headers.get("Content-Type", ""))
+        except ValueError:
+            reason = "payload is not valid JSON"
+        if reason:
+            log.warning("rejected a signed but malformed Slack request: %s", reason)
+            return web.json_response({"error": "malformed payload", "detail": reason}, status=400)
+        bolt_response = await self._app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+
+def build_web_app(endpoint: SlackEndpoint, *, healthy: HealthCheck,
+                  extra_routes: list[web.RouteDef] | None = None) -> web.Application:
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = await healthy()
+        return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
+
+    web_app = web.Application(client_max_size=2 * 1024 * 1024)
+    web_app.add_routes([web.post("/slack/events", endpoint.handle), web.get("/healthz", healthz),
+                        *(extra_routes or [])])
+    return web_app

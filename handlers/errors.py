@@ -1,0 +1,43 @@
+"""The one place that turns an exception into what the user sees."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import SupportbotError
+
+log = logging.getLogger("supportbot.errors")
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    if channel is None and isinstance(body.get("view"), dict):
+        try:
+            channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
+        except (ValueError, AttributeError):
+            channel = None
+    return user, channel
+
+
+async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+    if isinstance(error, SupportbotError):
+        text = error.user_message
+    elif isinstance(error, SlackApiError):
+        log.warning("Slack refused a call: %s", error.response.get("error"))
+        text = f"Slack refused that: `{error.response.get('error')}`. Nothing else was changed; try again."
+    else:
+        log.error("unexpected error in a listener", exc_info=error)
+        text = "Something went wrong on our side and was logged. Try again, or tell the supportbot team."
+    user, channel = _where(body)
+    if not user or not channel:
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not show an error to %s: %s", user, exc.response.get("error"))

@@ -1,0 +1,86 @@
+"""`/ticket`, the intake modal, and the buttons on the ticket card."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import available_timezones
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.ids import Action, Callback, SeverityField, TicketField
+from blocks.ticket_modal import not_allowed_modal, severity_modal, ticket_modal, timezone_options
+from bot.clock import Clock
+from bot.domain import Impact
+from bot.errors import TicketNotSaved
+from bot.intake import TicketForm, state_value
+from bot.tickets import TicketService
+
+_ZONES = sorted(available_timezones())
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/ticket")(open_ticket_modal)
+    app.options(TicketField.CUSTOMER_TIMEZONE.value)(suggest_timezones)
+    app.view(Callback.TICKET_SUBMIT.value)(file_ticket)
+    app.action(Action.FIRST_RESPONSE.value)(mark_first_response)
+    app.action(Action.CHANGE_SEVERITY.value)(open_severity_modal)
+    app.view(Callback.SEVERITY_SUBMIT.value)(change_severity)
+
+
+async def open_ticket_modal(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
+                            tickets: TicketService) -> None:
+    await ack()
+    if not await tickets.may_file(command["user_id"]):
+        view = not_allowed_modal(group_id=tickets.config.slack.support_agents, action="file tickets")
+    else:
+        view = ticket_modal(summary=command.get("text", ""), private_metadata={"channel": command.get("channel_id")})
+    await client.views_open(trigger_id=command["trigger_id"], view=view)
+
+
+async def suggest_timezones(ack: AsyncAck, payload: dict[str, Any]) -> None:
+    await ack(options=timezone_options(payload.get("value", ""), _ZONES))
+
+
+async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService,
+                      clock: Clock) -> None:
+    form = TicketForm.parse(view, now=clock.now())
+    if form.errors:
+        await ack(response_action="errors", errors=dict(form.errors))
+        return
+    origin = json.loads(view.get("private_metadata") or "{}").get("channel")
+    try:
+        filed = await tickets.file(form, filed_by=body["user"]["id"], submission_key=view["id"], origin_channel=origin)
+    except TicketNotSaved as exc:
+        await ack(response_action="errors", errors={TicketField.SUMMARY.value: exc.user_message})
+        return
+    await ack()
+    await tickets.announce(filed.ticket)
+
+
+async def mark_first_response(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                              tickets: TicketService) -> None:
+    await ack()
+    await tickets.record_first_response(int(action["value"]), by=body["user"]["id"])
+
+
+async def open_severity_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                              tickets: TicketService) -> None:
+    await ack()
+    await tickets.require_agent(body["user"]["id"], "change a ticket's severity")
+    ticket = await tickets.get(int(action["value"]))
+    await client.views_open(trigger_id=body["trigger_id"], view=severity_modal(
+        ticket_number=ticket.number, current=ticket.severity, current_impact=ticket.impact))
+
+
+async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService) -> None:
+    impact = state_value(view, SeverityField.IMPACT.value)
+    reason = (state_value(view, SeverityField.REASON.value) or "").strip()
+    if impact not in Impact._value2member_map_ or not reason:
+        await ack(response_action="errors", errors={SeverityField.REASON.value: "Say why the severity changes"}
+                  if not reason else {SeverityField.IMPACT.value: "Choose the impact"})
+        return
+    await ack()
+    number = json.loads(view["private_metadata"])["ticket"]
+    await tickets.change_severity(int(number), impact=Impact(impact), reason=reason, actor=body["user"]["id"])

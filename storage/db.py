@@ -1,0 +1,39 @@
+"""Engine and session factory: one `async_sessionmaker` per process, one session per request or job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def is_sqlite(database_url: str) -> bool:
+    return make_url(database_url).get_backend_name() == "sqlite"
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    kwargs: dict[str, Any] = {}
+    if is_sqlite(database_url):
+        # Writers queue on SQLite's lock rather than failing at once; WAL lets readers go on meanwhile.
+        kwargs["connect_args"] = {"timeout": 15}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(database_url, **kwargs)
+    if is_sqlite(database_url):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

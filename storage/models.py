@@ -1,0 +1,185 @@
+"""SQLAlchemy models. Customer data fetched live never has a column here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC: SQLite keeps no zone, and comparisons must stay lexical."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The modal's view ID: a second submission of the same view can never insert a second ticket.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    workspace_id: Mapped[str] = mapped_column(String(100))
+    requester_email: Mapped[str] = mapped_column(String(254))
+    summary: Mapped[str] = mapped_column(String(150))
+    what_happened: Mapped[str] = mapped_column(Text)
+    expected: Mapped[str] = mapped_column(Text)
+    impact: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))
+    severity_reason: Mapped[str] = mapped_column(Text)
+    plan_tier: Mapped[str] = mapped_column(String(16))
+    browser: Mapped[str | None] = mapped_column(String(200))
+    os: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime | None]
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(200))
+    attachment_link: Mapped[str | None] = mapped_column(Text)
+    helpdesk_link: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(32))
+    redactions: Mapped[str] = mapped_column(Text, default="")
+    filed_by: Mapped[str] = mapped_column(String(32), index=True)
+    filed_at: Mapped[datetime]
+    first_response_due: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    first_response_by: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    origin_channel: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditEventRow(Base):
+    """Append-only: the repository offers no update or delete, and triggers refuse them in the database."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+class TimerRow(Base):
+    """A durable deadline. The scheduler only ticks; what is due lives here and survives restarts."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "due_at", "fired_at", "cancelled_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # What the deadline means ("ticket:7:first_response_breach"): scheduling it twice is refused.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    fired_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SideEffectRow(Base):
+    """Marks a one-time side effect (a card posted, a page sent) so a duplicate delivery cannot redo it."""
+
+    __tablename__ = "side_effects"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    claimed_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None]
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("ticket_number", "generation", name="uq_incident_ticket_generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_number: Mapped[int] = mapped_column(ForeignKey("tickets.number"), index=True)
+    # Re-opening after Resolved starts a new generation, so the new page gets a new dedup_key.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="investigating")
+    commander: Mapped[str | None] = mapped_column(String(32))
+    public_title: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    last_public_update_at: Mapped[datetime]
+    last_public_message: Mapped[str] = mapped_column(Text)
+    kickoff_ts: Mapped[str | None] = mapped_column(String(32))
+    # One row of outcome per step: the channel says what happened to each.
+    page_state: Mapped[str] = mapped_column(String(16), default="pending")
+    page_detail: Mapped[str | None] = mapped_column(Text)
+    page_dedup_key: Mapped[str | None] = mapped_column(String(100))
+    page_resolved_at: Mapped[datetime | None]
+    channel_state: Mapped[str] = mapped_column(String(16), default="pending")
+    channel_detail: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    statuspage_state: Mapped[str] = mapped_column(String(16), default="pending")
+    statuspage_detail: Mapped[str | None] = mapped_column(Text)
+    statuspage_incident_id: Mapped[str | None] = mapped_column(String(64))
+    statuspage_url: Mapped[str | None] = mapped_column(Text)
+    # A step being attempted holds a short lease, so a duplicate delivery or a second replica waits.
+    page_claimed_until: Mapped[datetime | None]
+    channel_claimed_until: Mapped[datetime | None]
+    statuspage_claimed_until: Mapped[datetime | None]
+
+
+class StatusUpdateRow(Base):
+    __tablename__ = "status_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    posted_by: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime]
+
+
+class PublicIncidentRow(Base):
+    """The built-in status page: only what was published to customers, nothing internal."""
+
+    __tablename__ = "public_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class PublicUpdateRow(Base):
+    __tablename__ = "public_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    public_incident_id: Mapped[int] = mapped_column(ForeignKey("public_incidents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Repositories: intention-revealing functions over a session the caller owns (`async with session.begin()`)."""

@@ -1,0 +1,17 @@
+"""INSERT … ON CONFLICT DO NOTHING for both dialects: duplicates are stopped by the database, not a check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[str, Any],
+                              conflict_on: list[str]) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if dialect == "postgresql":
+        return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
+    return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)

@@ -1,0 +1,40 @@
+"""The append-only audit log: who changed what, when, before and after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEventRow
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    id: int
+    ticket_number: int | None
+    action: str
+    actor: str
+    at: datetime
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+async def append_audit_event(session: AsyncSession, *, ticket_number: int | None, action: str, actor: str,
+                             at: datetime, before: Mapping[str, Any] | None = None,
+                             after: Mapping[str, Any] | None = None) -> None:
+    session.add(AuditEventRow(ticket_number=ticket_number, action=action, actor=actor, at=at,
+                              before=dict(before) if before is not None else None,
+                              after=dict(after) if after is not None else None))
+    await session.flush()
+
+
+async def audit_trail(session: AsyncSession, *, ticket_number: int) -> list[AuditEvent]:
+    rows = await session.scalars(
+        select(AuditEventRow).where(AuditEventRow.ticket_number == ticket_number).order_by(AuditEventRow.id))
+    return [AuditEvent(id=r.id, ticket_number=r.ticket_number, action=r.action, actor=r.actor, at=r.at,
+                       before=r.before, after=r.after) for r in rows]

@@ -1,0 +1,125 @@
+"""Tickets: filing (once per submission), the card's place, first response, severity changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import Category, Environment, Impact, PlanTier, Severity, Ticket, TicketStatus
+from storage.models import TicketRow
+from storage.repositories._upsert import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """A validated, redacted, classified ticket that has no number yet."""
+
+    workspace_id: str
+    requester_email: str
+    summary: str
+    what_happened: str
+    expected: str
+    impact: Impact
+    severity: Severity
+    severity_reason: str
+    plan_tier: PlanTier
+    environment: Environment
+    attachment_link: str | None
+    helpdesk_link: str | None
+    category: Category | None
+    filed_by: str
+    filed_at: datetime
+    first_response_due: datetime
+    redactions: tuple[str, ...]
+    origin_channel: str | None
+
+
+def _to_ticket(row: TicketRow) -> Ticket:
+    return Ticket(
+        number=row.number, workspace_id=row.workspace_id, requester_email=row.requester_email,
+        summary=row.summary, what_happened=row.what_happened, expected=row.expected,
+        impact=Impact(row.impact), severity=Severity(row.severity), severity_reason=row.severity_reason,
+        plan_tier=PlanTier(row.plan_tier),
+        environment=Environment(browser=row.browser, os=row.os, url=row.url, occurred_at=row.occurred_at,
+                                customer_timezone=row.customer_timezone, request_id=row.request_id),
+        attachment_link=row.attachment_link, helpdesk_link=row.helpdesk_link,
+        category=Category(row.category) if row.category else None,
+        filed_by=row.filed_by, filed_at=row.filed_at, first_response_due=row.first_response_due,
+        first_response_at=row.first_response_at, first_response_by=row.first_response_by,
+        status=TicketStatus(row.status), card_channel=row.card_channel, card_ts=row.card_ts,
+        redactions=tuple(r for r in row.redactions.split("\n") if r),
+    )
+
+
+async def insert_ticket_once(session: AsyncSession, *, draft: TicketDraft, submission_key: str) -> tuple[Ticket, bool]:
+    """Insert the ticket unless this submission already made one; returns (ticket, created)."""
+    env = draft.environment
+    values = dict(
+        submission_key=submission_key, workspace_id=draft.workspace_id, requester_email=draft.requester_email,
+        summary=draft.summary, what_happened=draft.what_happened, expected=draft.expected,
+        impact=draft.impact.value, severity=draft.severity.value, severity_reason=draft.severity_reason,
+        plan_tier=draft.plan_tier.value, browser=env.browser, os=env.os, url=env.url,
+        occurred_at=env.occurred_at, customer_timezone=env.customer_timezone, request_id=env.request_id,
+        attachment_link=draft.attachment_link, helpdesk_link=draft.helpdesk_link,
+        category=draft.category.value if draft.category else None, redactions="\n".join(draft.redactions),
+        filed_by=draft.filed_by, filed_at=draft.filed_at, first_response_due=draft.first_response_due,
+        status=TicketStatus.OPEN.value, origin_channel=draft.origin_channel,
+    )
+    # Column types (UTC handling) apply only through the ORM table's columns, so bind via the table.
+    statement = insert_ignoring_conflicts(session, TicketRow.__table__, values, ["submission_key"])  # type: ignore[arg-type]
+    result = await session.execute(statement.returning(TicketRow.__table__.c.number))
+    number = result.scalar_one_or_none()
+    row = await session.scalar(select(TicketRow).where(TicketRow.submission_key == submission_key))
+    assert row is not None
+    return _to_ticket(row), number is not None
+
+
+async def get_ticket(session: AsyncSession, *, number: int) -> Ticket | None:
+    row = await session.get(TicketRow, number)
+    return _to_ticket(row) if row else None
+
+
+async def origin_channel_of(session: AsyncSession, *, number: int) -> str | None:
+    return await session.scalar(select(TicketRow.origin_channel).where(TicketRow.number == number))
+
+
+async def record_card_location(session: AsyncSession, *, number: int, channel: str, ts: str) -> None:
+    await session.execute(update(TicketRow).where(TicketRow.number == number).values(card_channel=channel, card_ts=ts))
+
+
+async def record_first_response(session: AsyncSession, *, number: int, by: str, at: datetime) -> bool:
+    """True only for the first press: a second click (or a retried one) changes nothing."""
+    result = await session.execute(
+        update(TicketRow)
+        .where(TicketRow.number == number, TicketRow.first_response_at.is_(None))
+        .values(first_response_at=at, first_response_by=by))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_severity_change(session: AsyncSession, *, number: int, impact: Impact, severity: Severity,
+                                 reason: str) -> tuple[Ticket, Ticket] | None:
+    """Returns (before, after), or None for an unknown ticket."""
+    row = await session.get(TicketRow, number, with_for_update=True)
+    if row is None:
+        return None
+    before = _to_ticket(row)
+    row.impact, row.severity, row.severity_reason = impact.value, severity.value, reason
+    await session.flush()
+    return before, _to_ticket(row)
+
+
+async def open_tickets_filed_by(session: AsyncSession, *, user_id: str, limit: int = 20) -> list[Ticket]:
+    rows = await session.scalars(
+        select(TicketRow)
+        .where(TicketRow.filed_by == user_id, TicketRow.status == TicketStatus.OPEN.value)
+        .order_by(TicketRow.number.desc()).limit(limit))
+    return [_to_ticket(r) for r in rows]
+
+
+async def count_tickets(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int(await session.scalar(select(func.count()).select_from(TicketRow)) or 0)

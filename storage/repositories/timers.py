@@ -1,0 +1,98 @@
+"""Durable deadlines. Claiming is a conditional UPDATE, so two ticks (or two replicas) never fire one twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import TimerRow
+from storage.repositories._upsert import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    id: int
+    key: str
+    kind: str
+    ticket_number: int | None
+    incident_id: int | None
+    due_at: datetime
+    attempts: int
+
+
+def _to_due(row: TimerRow) -> DueTimer:
+    return DueTimer(id=row.id, key=row.key, kind=row.kind, ticket_number=row.ticket_number,
+                    incident_id=row.incident_id, due_at=row.due_at, attempts=row.attempts)
+
+
+async def schedule_timer(session: AsyncSession, *, key: str, kind: str, due_at: datetime,
+                         ticket_number: int | None = None, incident_id: int | None = None) -> bool:
+    """False when a timer with this key already exists: scheduling is idempotent by meaning."""
+    values = dict(key=key, kind=kind, due_at=due_at, ticket_number=ticket_number, incident_id=incident_id,
+                  attempts=0)
+    result = await session.execute(
+        insert_ignoring_conflicts(session, TimerRow.__table__, values, ["key"]))  # type: ignore[arg-type]
+    return bool(result.rowcount)
+
+
+async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable[str],
+                        ticket_number: int | None = None, incident_id: int | None = None) -> int:
+    conditions = [TimerRow.kind.in_(list(kinds)), TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
+    if ticket_number is not None:
+        conditions.append(TimerRow.ticket_number == ticket_number)
+    if incident_id is not None:
+        conditions.append(TimerRow.incident_id == incident_id)
+    result = await session.execute(update(TimerRow).where(*conditions).values(cancelled_at=now))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta,
+                           claimant: str) -> list[DueTimer]:
+    """Claim up to `limit` due timers for `lease`; a claimant that dies lets them fall due again."""
+    open_or_expired = or_(TimerRow.claimed_until.is_(None), TimerRow.claimed_until <= now)
+    candidates = (await session.scalars(
+        select(TimerRow.id)
+        .where(TimerRow.due_at <= now, TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None), open_or_expired)
+        .order_by(TimerRow.due_at).limit(limit))).all()
+    claimed: list[DueTimer] = []
+    for timer_id in candidates:
+        result = await session.execute(
+            update(TimerRow)
+            .where(TimerRow.id == timer_id, TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None),
+                   open_or_expired)
+            .values(claimed_until=now + lease, claimed_by=claimant, attempts=TimerRow.attempts + 1))
+        if result.rowcount:  # type: ignore[attr-defined]
+            row = await session.get(TimerRow, timer_id, populate_existing=True)
+            assert row is not None
+            claimed.append(_to_due(row))
+    return claimed
+
+
+async def complete_timer(session: AsyncSession, *, timer_id: int, now: datetime) -> None:
+    await session.execute(update(TimerRow).where(TimerRow.id == timer_id).values(fired_at=now, claimed_until=None))
+
+
+async def retry_timer_later(session: AsyncSession, *, timer_id: int, due_at: datetime, error: str) -> None:
+    await session.execute(update(TimerRow).where(TimerRow.id == timer_id)
+                          .values(due_at=due_at, claimed_until=None, claimed_by=None, last_error=error[:2000]))
+
+
+async def pending_timers(session: AsyncSession, *, ticket_number: int | None = None,
+                         incident_id: int | None = None) -> list[DueTimer]:
+    conditions = [TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
+    if ticket_number is not None:
+        conditions.append(TimerRow.ticket_number == ticket_number)
+    if incident_id is not None:
+        conditions.append(TimerRow.incident_id == incident_id)
+    rows = await session.scalars(select(TimerRow).where(*conditions).order_by(TimerRow.due_at))
+    return [_to_due(r) for r in rows]
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(TimerRow.due_at).where(TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None))
+        .order_by(TimerRow.due_at).limit(1))

@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: the contract configuration, a settable clock, the Slack sandbox, the bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.app import SupportBot
+from bot.clock import ManualClock
+from bot.config import BotConfig, EnvSettings, Settings, load_config
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.workspace import populate
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT.parent / "shared" / "contract" / "supportbot.toml"
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-sandbox-token"
+# A Monday afternoon in New York: inside business hours, far from any DST change.
+START = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def config() -> BotConfig:
+    return load_config(CONTRACT)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest_asyncio.fixture
+async def sandbox(config: BotConfig) -> AsyncIterator[SlackSandbox]:
+    slack = SlackSandbox(bot_token=BOT_TOKEN)
+    await slack.start()
+    populate(slack, config)
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+def env_settings(sandbox: SlackSandbox, tmp_path: Path) -> EnvSettings:
+    return EnvSettings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                       slack_api_url=sandbox.api_url, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+                       config_path=str(CONTRACT))
+
+
+BotFactory = Callable[..., "AsyncIterator[SupportBot]"]
+
+
+@pytest_asyncio.fixture
+async def start_bot(config: BotConfig, env_settings: EnvSettings,
+                    clock: ManualClock) -> AsyncIterator[Callable[..., object]]:
+    """Starts (and later stops) bots on the same database; call it again to 'restart the process'."""
+    running: list[SupportBot] = []
+
+    async def start(**env_overrides: object) -> SupportBot:
+        settings = Settings(config=config, env=replace(env_settings, **env_overrides))  # type: ignore[arg-type]
+        bot = await SupportBot.create(settings, clock=clock)
+        await bot.start(host="127.0.0.1", port=0, scheduler=False)
+        running.append(bot)
+        return bot
+
+    yield start
+    for bot in running:
+        await bot.stop()
+
+
+@pytest_asyncio.fixture
+async def bot(start_bot: Callable[..., object]) -> SupportBot:
+    return await start_bot()  # type: ignore[no-any-return,misc]
+
+
+@pytest_asyncio.fixture
+async def slack(bot: SupportBot, sandbox: SlackSandbox) -> AsyncIterator[SlackDriver]:
+    driver = SlackDriver(events_url=f"http://127.0.0.1:{bot.port}/slack/events", signing_secret=SIGNING_SECRET,
+                         sandbox=sandbox)
+    yield driver
+    await driver.close()
