@@ -39,7 +39,8 @@ def channel_topic(ticket: Ticket, incident: Incident) -> str:
 
 
 def step_lines(incident: Incident) -> list[str]:
-    return [f"{STEP_MARK[incident.step(step).state]} *{step.label}:* {escape(incident.step(step).detail or '')}"
+    # Details are written by the bot (vendor text is escaped where it is recorded), so links stay links.
+    return [f"{STEP_MARK[incident.step(step).state]} *{step.label}:* {incident.step(step).detail or ''}"
             for step in IncidentStep]
 
 
@@ -72,7 +73,7 @@ def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime 
     outcome = incident.step(step)
     retry = f" The bot retries {slack_date(next_retry, '{time}')}" if next_retry else ""
     return [
-        section(f"⚠️ *{step.label} failed* for ticket #{incident.ticket_number}: {escape(outcome.detail or '')}."
+        section(f"⚠️ *{step.label} failed* for ticket #{incident.ticket_number}: {outcome.detail or ''}."
                 f"{retry} until it works or someone gives up."),
         actions(button("Retry", Action.RETRY_STEP, f"{incident.id}:{step.value}", style="primary"),
                 button("Give up", Action.GIVE_UP_STEP, f"{incident.id}:{step.value}", style="danger"),
@@ -81,7 +82,7 @@ def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime 
 
 
 def step_recovered(incident: Incident, step: IncidentStep) -> list[Block]:
-    return [section(f"✅ *{step.label}* done on retry: {escape(incident.step(step).detail or '')}")]
+    return [section(f"✅ *{step.label}* done on retry: {incident.step(step).detail or ''}")]
 
 
 def step_abandoned(incident: Incident, step: IncidentStep, *, by: str) -> list[Block]:

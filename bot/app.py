@@ -19,11 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
+from bot.incidents import STATUS_REMINDER, STEP_RETRY, IncidentService
+from bot.integrations.pagerduty import PagerDuty
+from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
 from bot.scheduler import TimerService
+from bot.status_site import StatusSite
+from bot.status_updates import PUBLISH_RETRY, StatusCadence
 from bot.tickets import BREACH, WARNING, TicketService
 from bot.web import SlackEndpoint, build_web_app
 from handlers import errors as error_handlers
-from handlers import home, tickets
+from handlers import home, incidents, tickets
 from storage.db import create_engine, create_sessionmaker, is_sqlite
 from storage.migrate import upgrade_to_head
 
@@ -51,9 +56,23 @@ class SupportBot:
         self.directory = Directory(self.slack)
         self.tickets = TicketService(config=settings.config, sessions=self.sessions, slack=self.slack,
                                      directory=self.directory, clock=clock)
+        env = settings.env
+        pagerduty = PagerDuty(routing_key=env.pagerduty_routing_key, events_url=env.pagerduty_events_url) \
+            if env.pagerduty_routing_key else None
+        self.incidents = IncidentService(config=settings.config, sessions=self.sessions, slack=self.slack,
+                                         directory=self.directory, clock=clock, tickets=self.tickets,
+                                         pagerduty=pagerduty, status_page=self._status_page())
+        self.tickets.incidents = self.incidents
+        self.cadence = StatusCadence(config=settings.config, sessions=self.sessions, slack=self.slack,
+                                     directory=self.directory, clock=clock, incidents=self.incidents,
+                                     tickets=self.tickets)
+        self.status_site = StatusSite(sessions=self.sessions, clock=clock)
         self.timers = TimerService(sessions=self.sessions, clock=clock, tick=settings.config.scheduler_tick)
         self.timers.on(WARNING, self.tickets.fire_first_response_timer)
         self.timers.on(BREACH, self.tickets.fire_first_response_timer)
+        self.timers.on(STEP_RETRY, self.incidents.fire_step_retry)
+        self.timers.on(STATUS_REMINDER, self.cadence.fire_reminder)
+        self.timers.on(PUBLISH_RETRY, self.cadence.fire_publish_retry)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -67,8 +86,15 @@ class SupportBot:
             await upgrade_to_head(engine)
         return cls(settings, clock=clock or SystemClock(), engine=engine)
 
+    def _status_page(self) -> StatusPublisher:
+        env = self.settings.env
+        if env.statuspage_api_key and env.statuspage_page_id:
+            return Statuspage(api_url=env.statuspage_api_url, api_key=env.statuspage_api_key,
+                              page_id=env.statuspage_page_id)
+        return BuiltinStatusPage(sessions=self.sessions, clock=self.clock, public_url=env.public_url)
+
     def services(self) -> dict[str, Any]:
-        return {"tickets": self.tickets, "clock": self.clock}
+        return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock}
 
     def _build_bolt(self) -> AsyncApp:
         app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
@@ -82,7 +108,7 @@ class SupportBot:
 
         app.use(provide_services)
         app.error(error_handlers.show_error)
-        for surface in (tickets, home):
+        for surface in (tickets, home, incidents):
             surface.register(app)
         return app
 
@@ -96,7 +122,7 @@ class SupportBot:
 
     def web_app(self) -> web.Application:
         endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "")
-        return build_web_app(endpoint, healthy=self.healthy)
+        return build_web_app(endpoint, healthy=self.healthy, extra_routes=self.status_site.routes())
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         self._runner = web.AppRunner(self.web_app(), access_log=None)
@@ -115,4 +141,8 @@ class SupportBot:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.incidents.pagerduty is not None:
+            self.incidents.pagerduty.close()
+        if isinstance(self.incidents.status_page, Statuspage):
+            await self.incidents.status_page.close()
         await self.engine.dispose()

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import incident as blocks
+from blocks.text import escape
 from bot.clock import Clock
 from bot.config import BotConfig
 from bot.directory import Directory
@@ -62,7 +63,7 @@ class IncidentService:
         self._directory = directory
         self._clock = clock
         self._tickets = tickets
-        self._pagerduty = pagerduty
+        self.pagerduty = pagerduty
         self.status_page = status_page
 
     # Opening ----------------------------------------------------------------------------------------
@@ -85,6 +86,13 @@ class IncidentService:
                                                after={"incident": incident.id, "generation": generation})
         await self.run_steps(incident.id)
         return await self.get(incident.id)
+
+    async def card_posted(self, ticket_number: int) -> None:
+        """The card exists now: give the kickoff its link."""
+        async with self._sessions() as session:
+            incident = await repo.latest_incident(session, ticket_number=ticket_number)
+        if incident is not None and incident.kickoff_ts:
+            await self.update_kickoff(incident, await self._tickets.get(ticket_number))
 
     async def get(self, incident_id: int) -> Incident:
         async with self._sessions() as session:
@@ -140,7 +148,7 @@ class IncidentService:
         return failures
 
     async def _page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
-        if self._pagerduty is None:
+        if self.pagerduty is None:
             return (StepState.SKIPPED, "nobody was paged: PAGERDUTY_ROUTING_KEY is not set. "
                     f"<!subteam^{self.config.slack.incident_commanders}> please take command.", {})
         key = dedup_key(incident)
@@ -156,7 +164,7 @@ class IncidentService:
                             "plan_tier": ticket.plan_tier.label, "impact": ticket.impact.label,
                             "reported_time": env.occurred_at.isoformat() if env.occurred_at else None,
                             "request_id": env.request_id, "filed_at": ticket.filed_at.isoformat()})
-        result = await self._pagerduty.trigger(page)
+        result = await self.pagerduty.trigger(page)
         return StepState.DONE, f"paged on-call through PagerDuty ({severity}, alert key `{result.dedup_key}`)", {
             "page_dedup_key": result.dedup_key}
 
@@ -201,10 +209,10 @@ class IncidentService:
         for step in ran:
             outcome = incident.step(step)
             if outcome.state is StepState.FAILED:
-                await self._say(incident, ticket, blocks.step_failed(incident, step, next_retry=await self._next_retry(
+                await self.say(incident, ticket, blocks.step_failed(incident, step, next_retry=await self._next_retry(
                     incident.id)), f"{step.label} failed")
             elif outcome.state is StepState.DONE and incident.kickoff_ts and step is not IncidentStep.CHANNEL:
-                await self._update_kickoff(incident, ticket)
+                await self.update_kickoff(incident, ticket)
         await self._tickets.refresh_card(ticket.number)
 
     async def _next_retry(self, incident_id: int) -> datetime | None:
@@ -268,7 +276,7 @@ class IncidentService:
                     failed.append(f"<@{user_id}> ({exc.response.get('error')})")
         return f"⚠️ Could not invite {', '.join(failed)}: please add them by hand." if failed else None
 
-    async def _update_kickoff(self, incident: Incident, ticket: Ticket) -> None:
+    async def update_kickoff(self, incident: Incident, ticket: Ticket) -> None:
         if not incident.channel_id or not incident.kickoff_ts:
             return
         try:
@@ -279,7 +287,7 @@ class IncidentService:
         except SlackApiError as exc:
             log.warning("could not update the kickoff: %s", exc.response.get("error"))
 
-    async def _say(self, incident: Incident, ticket: Ticket, message: list[Any], text: str) -> None:
+    async def say(self, incident: Incident, ticket: Ticket, message: list[Any], text: str) -> None:
         """Posts in the incident channel, or under the ticket card when there is no channel yet."""
         channel = incident.channel_id if incident.channel.state is StepState.DONE else None
         thread = None
@@ -302,7 +310,7 @@ class IncidentService:
         after = await self.get(incident_id)
         ticket = await self._tickets.get(after.ticket_number)
         if after.step(step).state is StepState.DONE:
-            await self._say(after, ticket, blocks.step_recovered(after, step), f"{step.label} done on retry")
+            await self.say(after, ticket, blocks.step_recovered(after, step), f"{step.label} done on retry")
         await self._reschedule_other_failures(after)
         return after
 
@@ -324,8 +332,8 @@ class IncidentService:
         if changed:
             incident = await self.get(incident_id)
             ticket = await self._tickets.get(incident.ticket_number)
-            await self._say(incident, ticket, blocks.step_abandoned(incident, step, by=by), "Step given up")
-            await self._update_kickoff(incident, ticket)
+            await self.say(incident, ticket, blocks.step_abandoned(incident, step, by=by), "Step given up")
+            await self.update_kickoff(incident, ticket)
 
     async def fire_step_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
         assert timer.incident_id is not None
@@ -338,8 +346,11 @@ class IncidentService:
 
 
 def _describe(exc: BaseException) -> str:
+    """A failure in words for the channel; vendor text is escaped because it is not ours."""
     if isinstance(exc, SlackApiError):
-        return f"Slack said `{exc.response.get('error')}`"
-    if isinstance(exc, OutsideServiceError):
-        return str(exc)
-    return f"{type(exc).__name__} ({str(exc)[:120]})" if str(exc) else type(exc).__name__
+        text = f"Slack said `{exc.response.get('error')}`"
+    elif isinstance(exc, OutsideServiceError):
+        text = str(exc)
+    else:
+        text = f"{type(exc).__name__} ({str(exc)[:120]})" if str(exc) else type(exc).__name__
+    return escape(text)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,6 +34,12 @@ BREACH = "first_response_breach"
 SAVE_TIMEOUT_SECONDS = 2.0
 
 
+class IncidentOpener(Protocol):
+    async def open_for(self, ticket: Ticket, actor: str) -> object: ...
+
+    async def card_posted(self, ticket_number: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class FiledTicket:
     ticket: Ticket
@@ -54,8 +59,8 @@ class TicketService:
         self._slack = slack
         self._directory = directory
         self._clock = clock
-        # Set by the incident service: a ticket that becomes SEV1 opens an incident at once.
-        self.on_sev1: Callable[[Ticket, str], Awaitable[None]] | None = None
+        # Set at composition: a ticket that becomes SEV1 opens an incident at once.
+        self.incidents: IncidentOpener | None = None
 
     async def may_file(self, user_id: str) -> bool:
         return await self._directory.is_member(user_id, self.config.slack.support_agents)
@@ -118,7 +123,16 @@ class TicketService:
         return FiledTicket(ticket=ticket, created=created)
 
     async def announce(self, ticket: Ticket) -> None:
-        """Posts the card, the draft reply and any redaction notice, once per ticket however often called."""
+        """Posts the card (and, for SEV1, opens the incident beside it), once per ticket however often called."""
+        if ticket.severity is Severity.SEV1 and self.incidents is not None:
+            # Paging does not wait for the card: the three SEV1 steps start with it.
+            await asyncio.gather(self._post_card(ticket), self.incidents.open_for(ticket, ticket.filed_by))
+            await self.refresh_card(ticket.number)
+            await self.incidents.card_posted(ticket.number)
+        else:
+            await self._post_card(ticket)
+
+    async def _post_card(self, ticket: Ticket) -> None:
         key = f"ticket:{ticket.number}:card"
         async with self._sessions.begin() as session:
             if not await side_effects.claim_side_effect(session, key=key, now=self._clock.now()):
@@ -145,8 +159,6 @@ class TicketService:
                                    cards.draft_message(ticket, next_update=next_update, zone=zone))
         if ticket.redactions:
             await self._post_in_thread(ticket, channel, ts, "Credentials removed", cards.redaction_notice(ticket))
-        if ticket.severity is Severity.SEV1 and self.on_sev1 is not None:
-            await self.on_sev1(await self.get(ticket.number), ticket.filed_by)
 
     async def _post_in_thread(self, ticket: Ticket, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
         try:
@@ -207,8 +219,8 @@ class TicketService:
         if after.card_channel and after.card_ts:
             await self._post_in_thread(after, after.card_channel, after.card_ts, "Severity changed",
                                        cards.severity_changed_note(before, after, actor=actor))
-        if after.severity is Severity.SEV1 and before.severity is not Severity.SEV1 and self.on_sev1:
-            await self.on_sev1(after, actor)
+        if after.severity is Severity.SEV1 and before.severity is not Severity.SEV1 and self.incidents:
+            await self.incidents.open_for(after, actor)
         return after
 
     async def refresh_card(self, number: int) -> None:

@@ -16,6 +16,23 @@ import pagerduty
 from bot.errors import OutsideServiceError
 
 SERVICE = "PagerDuty"
+_LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
+
+
+class _EventsClient(pagerduty.EventsApiV2Client):  # type: ignore[misc]
+    """PagerDuty's client insists on https. Plain http is allowed to loopback only, where the local
+    stand-in used by the tests and `supportbot demo` listens; every other URL keeps the https rule."""
+
+    @property  # type: ignore[override]
+    def url(self) -> str:
+        return str(self._url)
+
+    @url.setter
+    def url(self, new_base_url: str) -> None:
+        if new_base_url.startswith(_LOOPBACK):
+            self._url = new_base_url
+        else:
+            pagerduty.EventsApiV2Client.url.fset(self, new_base_url)
 
 
 @dataclass(frozen=True)
@@ -36,24 +53,34 @@ class PageResult:
 
 class PagerDuty:
     def __init__(self, *, routing_key: str, events_url: str = "https://events.pagerduty.com",
-                 timeout: float = 10.0, sleep_seconds: float = 0.5) -> None:
+                 timeout: float = 10.0, sleep_seconds: float = 0.25) -> None:
         self._routing_key = routing_key
         self._events_url = events_url.rstrip("/")
         self._timeout = timeout
         self._sleep_seconds = sleep_seconds
+        self._shared: _EventsClient | None = None
 
     def __repr__(self) -> str:
         return f"PagerDuty(events_url={self._events_url!r})"
 
-    def _client(self) -> pagerduty.EventsApiV2Client:
-        # A client per call: httpx clients are not shared across threads.
-        client = pagerduty.EventsApiV2Client(self._routing_key, base_url=self._events_url)
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
+    def _client(self) -> _EventsClient:
+        # One client, reused: its connection pool is thread-safe, and worker threads share it.
+        if self._shared is not None:
+            return self._shared
+        client = _EventsClient(self._routing_key, base_url=self._events_url)
         # PagerDuty answers 429 past ~120 events a minute per key; 5xx are transient by its documentation.
-        client.retry.update({429: 3, 500: 2, 502: 3, 503: 3, 504: 3})
+        # A few quick tries here; the scheduler keeps retrying with longer backoff after that.
+        client.retry.update({429: 2, 500: 1, 502: 1, 503: 1, 504: 1})
         client.max_http_attempts = 6
         client.max_network_attempts = 2
         client.sleep_timer = self._sleep_seconds
         client.timeout = self._timeout
+        self._shared = client
         return client
 
     async def trigger(self, page: PageRequest) -> PageResult:

@@ -200,13 +200,13 @@ class SlackDriver:
             self.sandbox.apply_view_ack(view_id, ack)
         return response
 
-    async def close_view(self, *, user_id: str, view_id: str) -> DriverResponse:
+    async def close_view(self, *, user_id: str, view_id: str) -> DriverResponse | None:
         """The user dismissed the modal; Slack only tells the bot when the view asked (notify_on_close)."""
         view = self._open_view(view_id, user_id)
         body = view.to_api()
         self.sandbox.apply_view_ack(view_id, {"response_action": "close"})
         if not body.get("notify_on_close"):
-            return DriverResponse(0, "", None, 0.0)
+            return None
         payload = self._envelope("view_closed", user_id, self.sandbox.issue_trigger_id(user_id))
         payload.update(view=body, is_cleared=False)
         return await self._post_payload(payload)

@@ -110,6 +110,8 @@ class PagerDutyStandIn:
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound_host, bound_port = runner.addresses[0][:2]
+        if ":" in bound_host:
+            bound_host = f"[{bound_host}]"
         self._runner = runner
         self._url = f"http://{bound_host}:{bound_port}"
 

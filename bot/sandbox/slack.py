@@ -147,7 +147,11 @@ class SlackSandbox(SlackApi):
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiFailure("unknown_method")
-            result = handler(params)
+            try:
+                result = handler(params)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                # Malformed arguments (a non-numeric limit, a list where a string belongs): Slack's answer.
+                raise ApiFailure("invalid_arguments", messages=[f"[ERROR] {exc!r}"]) from exc
         except ApiFailure as failure:
             self.calls.append(Call(method, params, time.time(), False, failure.error))
             body: dict[str, Any] = {"ok": False, "error": failure.error}

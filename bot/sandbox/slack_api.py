@@ -196,7 +196,7 @@ class SlackApi(SlackState):
             raise ApiFailure("duplicate_external_id")
 
     def views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        trigger = self.consume_trigger(params.get("trigger_id") or params.get("interactivity_pointer"))
+        trigger = self.check_trigger(params.get("trigger_id") or params.get("interactivity_pointer"))
         filled = self._view_param(params, "modal")
         self._check_external_id(filled)
         view_id = slack_id("V")
@@ -209,11 +209,12 @@ class SlackApi(SlackState):
             view_id,
             external_id=filled["external_id"],
         )
+        trigger.used = True
         self.touch_view(view, "opened")
         return {"view": view.to_api()}
 
     def views_push(self, params: dict[str, Any]) -> dict[str, Any]:
-        trigger = self.consume_trigger(params.get("trigger_id") or params.get("interactivity_pointer"))
+        trigger = self.check_trigger(params.get("trigger_id") or params.get("interactivity_pointer"))
         filled = self._view_param(params, "modal")
         parent = self.views.get(trigger.view_id or "") or (
             self.latest_view_for(trigger.user) if trigger.user else None
@@ -234,6 +235,7 @@ class SlackApi(SlackState):
             parent.root_view_id,
             external_id=filled["external_id"],
         )
+        trigger.used = True
         self.touch_view(view, "pushed")
         return {"view": view.to_api()}
 

@@ -128,13 +128,13 @@ class SlackState:
         self._triggers[trigger_id] = Trigger(time.monotonic(), user_id, view_id)
         return trigger_id
 
-    def consume_trigger(self, trigger_id: Any) -> Trigger:
+    def check_trigger(self, trigger_id: Any) -> Trigger:
+        """A usable trigger; the caller sets .used once the call succeeds (a rejected view can be retried)."""
         trigger = self._triggers.get(trigger_id) if isinstance(trigger_id, str) else None
         if trigger is None:
             raise ApiFailure("invalid_trigger_id")
         if trigger.used or time.monotonic() - trigger.issued_at > self.trigger_ttl:
             raise ApiFailure("expired_trigger_id")
-        trigger.used = True
         return trigger
 
     def response_url_key(

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
 _BARE = re.compile(r"<([^<>|]+)>")
+_MENTION = re.compile(r"@([UW][A-Z0-9]{4,})")
 DIVIDER = "─" * 40
 
 
@@ -131,7 +132,8 @@ def render_log(
         if entry.kind == "modal":
             lines.append(f'[modal "{entry.text}" {entry.note} for {who(entry.user)}]')
             continue
-        body = blocks_to_text(entry.blocks, entry.text).splitlines() or [""]
+        rendered = _MENTION.sub(lambda m: "@" + who(m.group(1)), blocks_to_text(entry.blocks, entry.text))
+        body = rendered.splitlines() or [""]
         marks = {"delete": "(deleted)", "ephemeral": "(only visible to you)"}
         mark = "(edited)" if entry.note == "edited" else marks.get(entry.kind, "")
         indent = "    ↳ " if entry.kind == "reply" or (entry.kind != "message" and entry.thread_ts) else ""

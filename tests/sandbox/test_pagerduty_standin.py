@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -28,12 +28,23 @@ class LoopbackEventsClient(pagerduty.EventsApiV2Client):
         self._url = value
 
 
+_clients: list[LoopbackEventsClient] = []
+
+
 def make_client(standin: PagerDutyStandIn, key: str = KEY) -> LoopbackEventsClient:
     client = LoopbackEventsClient(key, base_url=standin.url)
     # Keep the client's exponential back-off (sleep_timer * 2**n) from slowing the suite.
     client.sleep_timer = 0.01
     client.timeout = 5
+    _clients.append(client)
     return client
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,621 @@
+"""A local stand-in for the Atlassian Statuspage REST API v1, incidents only.
+
+It serves the same paths under ``/v1`` as ``https://api.statuspage.io/v1`` and answers with Statuspage's
+status codes and bodies: 201/200 with the incident object (``incident_updates`` newest first), 401 for a bad
+``Authorization: OAuth <key>``, 404 for another page or an unknown incident, 422 for an invalid status or a
+blank name, and 429 with ``Retry-After`` past the per-key request rate. Faults (5xx, 420/429, dropped
+connections) and latency can be injected to exercise the bot's retry logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+import string
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+REALTIME_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+IMPACTS = ("none", "maintenance", "minor", "major", "critical")
+COMPONENT_STATUSES = (
+    "operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage",
+)
+# How Statuspage derives an incident's impact from the worst status it sets on a component.
+_IMPACT_OF_COMPONENT_STATUS = {
+    "operational": "none",
+    "under_maintenance": "maintenance",
+    "degraded_performance": "minor",
+    "partial_outage": "major",
+    "major_outage": "critical",
+}
+MAX_NAME_LEN = 255
+MAX_BODY_LEN = 25000
+MAX_PER_PAGE = 100
+
+AUTH_ERROR = "Couldn't authenticate you"
+NOT_FOUND_ERROR = "The requested resource could not be found."
+RATE_LIMIT_ERROR = "Rate limit exceeded"
+DROP_CONNECTION = 0
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+# The parsed request body, handed from the middleware to the route handlers.
+_BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
+
+
+@dataclass
+class ReceivedRequest:
+    """One request as it arrived (status 0: the connection was dropped). ``body`` is None when empty."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    at: float
+    status: int
+
+
+@dataclass
+class PublicIncident:
+    id: str
+    name: str
+    status: str
+    impact: str
+    body_history: list[dict[str, Any]]  # oldest first, each {"status", "body", "at"} with "at" as ISO 8601
+    created_at: str
+    updated_at: str
+    resolved_at: str | None
+    shortlink: str
+    page_id: str = ""
+    impact_override: str | None = None
+    monitoring_at: str | None = None
+    components: dict[str, str] = field(default_factory=dict)
+    deliver_notifications: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # wire-format incident_updates, oldest first
+
+    def to_json(self) -> dict[str, Any]:
+        """The incident object as Statuspage returns it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "impact": self.impact,
+            "impact_override": self.impact_override,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "started_at": self.created_at,
+            "monitoring_at": self.monitoring_at,
+            "resolved_at": self.resolved_at,
+            "shortlink": self.shortlink,
+            "page_id": self.page_id,
+            "metadata": self.metadata,
+            "components": [
+                {"id": cid, "page_id": self.page_id, "name": cid, "status": status}
+                for cid, status in self.components.items()
+            ],
+            "incident_updates": [dict(u) for u in reversed(self.updates)],
+            "postmortem_body": None,
+            "postmortem_body_last_updated_at": None,
+            "postmortem_ignored": False,
+            "postmortem_notified_subscribers": False,
+            "postmortem_notified_twitter": False,
+            "postmortem_published_at": None,
+            "scheduled_for": None,
+            "scheduled_until": None,
+            "scheduled_remind_prior": False,
+            "scheduled_reminded_at": None,
+            "scheduled_auto_in_progress": False,
+            "scheduled_auto_completed": False,
+        }
+
+
+@dataclass
+class _Failure:
+    status: int
+    remaining: int
+    retry_after: int | None
+
+
+class _RateLimiter:
+    """Sliding-window limit per API key; only requests it lets through count against the window."""
+
+    def __init__(self, requests_per_second: float, window: float) -> None:
+        if requests_per_second <= 0 or window <= 0:
+            raise ValueError("requests_per_second and window must be positive")
+        capacity = requests_per_second * window
+        if capacity < 1:
+            # A sub-1 rate cannot be expressed in the window; widen it until one request fits.
+            window, capacity = 1 / requests_per_second, 1
+        self.window = window
+        self.capacity = int(capacity)
+        self._seen: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> int | None:
+        """None if the request may go ahead (and counts it), else the whole seconds to wait."""
+        now = time.monotonic()
+        seen = self._seen.setdefault(key, deque())
+        while seen and now - seen[0] >= self.window:
+            seen.popleft()
+        if len(seen) >= self.capacity:
+            return max(1, math.ceil(seen[0] + self.window - now))
+        seen.append(now)
+        return None
+
+
+class StatuspageStandIn:
+    """An aiohttp server that behaves like ``https://api.statuspage.io/v1`` for one page's incidents."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sp-sandbox-key",
+        page_id: str = "pg0sandbox",
+        requests_per_second: float | None = 1.0,
+        rate_window: float = 1.0,
+    ) -> None:
+        """``rate_window`` is the span the rate is measured over; Statuspage measures 1 request/second on a
+        60-second rolling window, so pass 60 to allow its bursts, or keep 1 to catch any burst at all."""
+        self.api_key = api_key
+        self.page_id = page_id
+        self.incidents: dict[str, PublicIncident] = {}
+        self.requests: list[ReceivedRequest] = []
+        self._limiter: _RateLimiter | None = None
+        self.rate_limit(requests_per_second, window=rate_window)
+        self._latency = 0.0
+        self._failures: deque[_Failure] = deque()
+        self._runner: web.AppRunner | None = None
+        self._base: str | None = None
+        self._changed = asyncio.Condition()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        if self._runner is not None:
+            raise RuntimeError("StatuspageStandIn is already running")
+        app = web.Application(middlewares=[self._middleware])
+        incidents = "/v1/pages/{page_id}/incidents"
+        # "unresolved" comes before "{incident_id}": aiohttp matches in registration order.
+        app.router.add_get(incidents + "/unresolved", self._list_unresolved)
+        app.router.add_get(incidents + "/unresolved.json", self._list_unresolved)
+        for suffix in ("", ".json"):
+            app.router.add_get(incidents + suffix, self._list)
+            app.router.add_post(incidents + suffix, self._create)
+        one = incidents + "/{incident_id}"
+        app.router.add_get(one, self._get)
+        app.router.add_patch(one, self._update)
+        app.router.add_put(one, self._update)
+        app.router.add_delete(one, self._delete)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        if ":" in bound_host:
+            bound_host = f"[{bound_host}]"
+        self._runner = runner
+        self._base = f"http://{bound_host}:{bound_port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> StatuspageStandIn:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """The API base, the stand-in's ``https://api.statuspage.io/v1``."""
+        if self._base is None:
+            raise RuntimeError("StatuspageStandIn is not started")
+        return f"{self._base}/v1"
+
+    # -- inspection --------------------------------------------------------------------------------------
+
+    def unresolved(self) -> list[PublicIncident]:
+        return [i for i in self.incidents.values() if i.status != "resolved"]
+
+    def find(self, name: str) -> PublicIncident | None:
+        """The newest incident with this exact name."""
+        matches = [i for i in self.incidents.values() if i.name == name]
+        return matches[-1] if matches else None
+
+    # The timeout keyword is part of the stand-in's test-facing API, hence the ASYNC109 waiver.
+    async def wait_for(
+        self, predicate: Callable[[StatuspageStandIn], bool], *, timeout: float = 5.0  # noqa: ASYNC109
+    ) -> None:
+        """Wait until ``predicate(self)`` holds; it is re-checked after every request is answered."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate(self))
+
+    # -- fault injection ---------------------------------------------------------------------------------
+
+    def set_latency(self, seconds: float) -> None:
+        self._latency = max(0.0, seconds)
+
+    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` (e.g. 500/502/503, 420/429) unprocessed.
+
+        ``status=0`` drops the connection without answering. ``retry_after`` adds a Retry-After header; the
+        built-in rate limiter always sends one, as Statuspage does.
+        """
+        if status != DROP_CONNECTION and not 400 <= status <= 599:
+            raise ValueError(f"fail_next needs an error status or 0, got {status}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._failures.append(_Failure(status, times, retry_after))
+
+    def rate_limit(self, requests_per_second: float | None, *, window: float = 1.0) -> None:
+        """Change the per-key request rate (None: unlimited); the window starts afresh."""
+        self._limiter = None if requests_per_second is None else _RateLimiter(requests_per_second, window)
+
+    def reset(self) -> None:
+        """Forget incidents, requests and pending faults, keeping the server and its settings."""
+        self.incidents.clear()
+        self.requests.clear()
+        self._failures.clear()
+        if self._limiter is not None:
+            self._limiter = _RateLimiter(self._limiter.capacity / self._limiter.window, self._limiter.window)
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        raw = await request.read()
+        if self._latency:
+            await asyncio.sleep(self._latency)
+        try:
+            body = _parse_body(raw, request.content_type)
+        except ValueError:
+            body = None
+            parse_failed = True
+        else:
+            parse_failed = False
+        request[_BODY] = body
+
+        failure = self._take_failure()
+        if failure is not None and failure.status == DROP_CONNECTION:
+            await self._record(request, body, 0)
+            if request.transport is not None:
+                request.transport.abort()
+            # Nothing reaches the client: the transport is gone.
+            return web.Response(status=500)
+
+        response: web.StreamResponse
+        if failure is not None:
+            response = _failure_response(failure)
+        else:
+            response = await self._answer(request, handler, parse_failed)
+        await self._record(request, body, response.status)
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler, parse_failed: bool) -> web.StreamResponse:
+        key = self._presented_key(request)
+        if key != self.api_key:
+            return _error(401, AUTH_ERROR)
+        if self._limiter is not None:
+            wait = self._limiter.retry_after(key)
+            if wait is not None:
+                return _error(429, RATE_LIMIT_ERROR, headers={"Retry-After": str(wait)})
+        page_id = request.match_info.get("page_id")
+        if page_id is not None and page_id != self.page_id:
+            return _error(404, NOT_FOUND_ERROR)
+        if parse_failed:
+            return _error(400, "Request body could not be parsed")
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            # aiohttp's own 404/405 for unknown routes, reshaped into Statuspage's JSON error body.
+            return _error(exc.status, NOT_FOUND_ERROR if exc.status == 404 else exc.reason)
+
+    def _presented_key(self, request: web.Request) -> str | None:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("OAuth "):
+            return header[len("OAuth "):].strip()
+        return request.query.get("api_key")
+
+    def _take_failure(self) -> _Failure | None:
+        if not self._failures:
+            return None
+        failure = self._failures[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            self._failures.popleft()
+        return failure
+
+    async def _record(self, request: web.Request, body: dict[str, Any] | None, status: int) -> None:
+        async with self._changed:
+            self.requests.append(ReceivedRequest(request.method, request.path, body, time.time(), status))
+            self._changed.notify_all()
+
+    # -- routes ------------------------------------------------------------------------------------------
+
+    async def _list(self, request: web.Request) -> web.Response:
+        found = self._newest_first(self.incidents.values())
+        query = request.query.get("q")
+        if query:
+            needle = query.lower()
+            found = [i for i in found if needle in _searchable(i)]
+        return web.json_response(_paginate(found, request, "limit"))
+
+    async def _list_unresolved(self, request: web.Request) -> web.Response:
+        found = self._newest_first(self.unresolved())
+        return web.json_response(_paginate(found, request, "per_page"))
+
+    @staticmethod
+    def _newest_first(incidents: Iterable[PublicIncident]) -> list[PublicIncident]:
+        # Insertion order, not created_at: two incidents can share a millisecond.
+        return list(reversed(list(incidents)))
+
+    async def _get(self, request: web.Request) -> web.Response:
+        incident = self.incidents.get(request.match_info["incident_id"])
+        if incident is None:
+            return _error(404, NOT_FOUND_ERROR)
+        return web.json_response(incident.to_json())
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        incident = self.incidents.pop(request.match_info["incident_id"], None)
+        if incident is None:
+            return _error(404, NOT_FOUND_ERROR)
+        return web.json_response(incident.to_json())
+
+    async def _create(self, request: web.Request) -> web.Response:
+        fields = _incident_fields(request[_BODY])
+        if fields is None:
+            return _error(400, "param is missing or the value is empty: incident")
+        status = fields.get("status", "investigating")
+        problem = _validate(fields, creating=True)
+        if problem:
+            return _error(422, problem)
+        components = _components(fields)
+        now = _now()
+        incident = PublicIncident(
+            id=_new_id(),
+            name=fields["name"].strip(),
+            status=status,
+            impact="none",
+            body_history=[],
+            created_at=now,
+            updated_at=now,
+            resolved_at=None,
+            shortlink=f"https://stspg.io/{secrets.token_hex(5)[:9]}",
+            page_id=self.page_id,
+            impact_override=fields.get("impact_override"),
+            deliver_notifications=_as_bool(fields.get("deliver_notifications", True)),
+            metadata=dict(fields.get("metadata") or {}),
+        )
+        incident.impact = _impact(incident.impact_override, components)
+        self._add_update(incident, status, str(fields.get("body") or ""), components, fields, now)
+        incident.components.update(components)
+        _stamp_status(incident, status, now)
+        self.incidents[incident.id] = incident
+        return web.json_response(incident.to_json(), status=201)
+
+    async def _update(self, request: web.Request) -> web.Response:
+        incident = self.incidents.get(request.match_info["incident_id"])
+        if incident is None:
+            return _error(404, NOT_FOUND_ERROR)
+        fields = _incident_fields(request[_BODY])
+        if fields is None:
+            return _error(400, "param is missing or the value is empty: incident")
+        problem = _validate(fields, creating=False)
+        if problem:
+            return _error(422, problem)
+        now = _now()
+        if "name" in fields:
+            incident.name = fields["name"].strip()
+        if "impact_override" in fields:
+            incident.impact_override = fields["impact_override"]
+        if "metadata" in fields:
+            incident.metadata = dict(fields["metadata"] or {})
+        components = _components(fields)
+        status = fields.get("status", incident.status)
+        # A new incident update is posted when the status or message changes, as in Statuspage's UI.
+        if "status" in fields or "body" in fields or components:
+            self._add_update(incident, status, str(fields.get("body") or ""), components, fields, now)
+        incident.components.update(components)
+        incident.impact = _impact(incident.impact_override, incident.components)
+        incident.status = status
+        _stamp_status(incident, status, now)
+        incident.updated_at = now
+        return web.json_response(incident.to_json())
+
+    def _add_update(
+        self,
+        incident: PublicIncident,
+        status: str,
+        body: str,
+        components: dict[str, str],
+        fields: dict[str, Any],
+        now: str,
+    ) -> None:
+        affected = [
+            {"code": cid, "name": cid, "old_status": incident.components.get(cid, "operational"),
+             "new_status": new}
+            for cid, new in components.items()
+        ]
+        incident.updates.append(
+            {
+                "id": _new_id(),
+                "incident_id": incident.id,
+                "status": status,
+                "body": body,
+                "created_at": now,
+                "updated_at": now,
+                "display_at": now,
+                "affected_components": affected or None,
+                "deliver_notifications": _as_bool(fields.get("deliver_notifications", True)),
+                "custom_tweet": None,
+                "tweet_id": None,
+                "twitter_updated_at": None,
+                "wants_twitter_update": False,
+            }
+        )
+        incident.body_history.append({"status": status, "body": body, "at": now})
+
+
+def _validate(fields: dict[str, Any], *, creating: bool) -> str | None:
+    if creating or "name" in fields:
+        name = fields.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return "Name can't be blank"
+        if len(name) > MAX_NAME_LEN:
+            return f"Name is too long (maximum is {MAX_NAME_LEN} characters)"
+    if "status" in fields and fields["status"] not in REALTIME_STATUSES:
+        return "Status is not included in the list"
+    body = fields.get("body")
+    if body is not None and not isinstance(body, str):
+        return "Body must be a string"
+    if isinstance(body, str) and len(body) > MAX_BODY_LEN:
+        return f"Body is too long (maximum is {MAX_BODY_LEN} characters)"
+    override = fields.get("impact_override")
+    if override is not None and override not in IMPACTS:
+        return "Impact override is not included in the list"
+    metadata = fields.get("metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values())
+    ):
+        return "Metadata top-level values must be objects"
+    components = fields.get("components")
+    if components is not None:
+        if not isinstance(components, dict):
+            return "Components must be a map of component id to status"
+        for value in components.values():
+            if value not in COMPONENT_STATUSES:
+                return "Component status is not included in the list"
+    component_ids = fields.get("component_ids")
+    if component_ids is not None and (
+        not isinstance(component_ids, list) or not all(isinstance(c, str) for c in component_ids)
+    ):
+        return "Component ids must be a list of component ids"
+    return None
+
+
+def _components(fields: dict[str, Any]) -> dict[str, str]:
+    components: dict[str, str] = dict(fields.get("components") or {})
+    for cid in fields.get("component_ids") or []:
+        # Listed without a status: Statuspage records them as affected without changing their status.
+        components.setdefault(cid, "operational")
+    return components
+
+
+def _impact(override: str | None, components: dict[str, str]) -> str:
+    if override is not None:
+        return override
+    worst = "none"
+    for status in components.values():
+        candidate = _IMPACT_OF_COMPONENT_STATUS.get(status, "none")
+        if IMPACTS.index(candidate) > IMPACTS.index(worst):
+            worst = candidate
+    return worst
+
+
+def _stamp_status(incident: PublicIncident, status: str, now: str) -> None:
+    if status == "monitoring" and incident.monitoring_at is None:
+        incident.monitoring_at = now
+    if status == "resolved":
+        if incident.resolved_at is None:
+            incident.resolved_at = now
+    else:
+        # Reopened: it is unresolved again.
+        incident.resolved_at = None
+
+
+def _incident_fields(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    fields = body.get("incident")
+    return fields if isinstance(fields, dict) else None
+
+
+def _parse_body(raw: bytes, content_type: str) -> dict[str, Any] | None:
+    """JSON or Rails-style form fields (``incident[name]=...``), both of which Statuspage accepts."""
+    if not raw.strip():
+        return None
+    if content_type == "application/x-www-form-urlencoded":
+        return _parse_form(raw.decode("utf-8"))
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("body is not a JSON object")
+    return value
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        head, _, rest = key.partition("[")
+        parts = [head] + [p.rstrip("]") for p in rest.split("[")] if rest else [head]
+        node = result
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            following = None if last else parts[i + 1]
+            if last:
+                node[part] = value
+            elif following == "":
+                node.setdefault(part, []).append(value)
+                break
+            else:
+                node = node.setdefault(part, {})
+    return result
+
+
+def _paginate(found: list[PublicIncident], request: web.Request, size_param: str) -> list[dict[str, Any]]:
+    try:
+        size = min(MAX_PER_PAGE, max(1, int(request.query.get(size_param, MAX_PER_PAGE))))
+        page = max(1, int(request.query.get("page", 1)))
+    except ValueError:
+        size, page = MAX_PER_PAGE, 1
+    chunk = found[(page - 1) * size : page * size]
+    return [i.to_json() for i in chunk]
+
+
+def _searchable(incident: PublicIncident) -> str:
+    return " ".join([incident.name, incident.status, *(u["body"] for u in incident.body_history)]).lower()
+
+
+def _failure_response(failure: _Failure) -> web.Response:
+    headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+    if failure.status in (420, 429):
+        return _error(failure.status, RATE_LIMIT_ERROR, headers=headers)
+    return _error(failure.status, _reason(failure.status), headers=headers)
+
+
+def _error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers, reason=_reason(status))
+
+
+def _reason(status: int) -> str:
+    if status == 420:
+        return "Enhance Your Calm"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        # Form-encoded booleans arrive as "t"/"f" or "true"/"false".
+        return value.lower() in ("t", "true", "1", "yes")
+    return bool(value)
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

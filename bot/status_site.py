@@ -1,0 +1,58 @@
+"""The built-in public status page: `GET /status` (HTML for a phone) and `GET /status.json`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from storage.repositories import public_status
+
+HISTORY = timedelta(days=90)
+_TEMPLATES = Environment(loader=PackageLoader("bot", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _incident_json(incident: public_status.PublicIncident) -> dict[str, Any]:
+    return {"id": incident.id, "name": incident.title, "status": incident.status,
+            "created_at": incident.created_at.isoformat(), "updated_at": incident.updated_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "updates": [{"status": u.status, "body": u.body, "at": u.at.isoformat()} for u in incident.updates]}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%b %d, %H:%M UTC")
+
+
+class StatusSite:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, title: str = "Service status"):
+        self._sessions = sessions
+        self._clock = clock
+        self._title = title
+
+    async def _incidents(self) -> list[public_status.PublicIncident]:
+        async with self._sessions() as session:
+            return await public_status.public_incidents_since(session, since=self._clock.now() - HISTORY)
+
+    async def page(self, _request: web.Request) -> web.Response:
+        incidents = await self._incidents()
+        current = [i for i in incidents if i.resolved_at is None]
+        html = _TEMPLATES.get_template("status.html").render(
+            title=self._title, current=current, past=[i for i in incidents if i.resolved_at is not None],
+            stamp=_stamp, now=_stamp(self._clock.now()))
+        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    async def json(self, _request: web.Request) -> web.Response:
+        incidents = await self._incidents()
+        current = [i for i in incidents if i.resolved_at is None]
+        return web.json_response({
+            "status": "major_outage" if current else "operational",
+            "generated_at": self._clock.now().isoformat(),
+            "incidents": [_incident_json(i) for i in incidents],
+        }, headers={"Cache-Control": "no-cache"})
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/status", self.page), web.get("/status.json", self.json)]

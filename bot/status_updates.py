@@ -1,0 +1,202 @@
+"""The status cadence: commanders publish Investigating → Identified → Monitoring → Resolved, and the bot
+reminds them whenever the public page has been quiet for `[incident] status_update_every`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from blocks import incident as blocks
+from blocks.ids import StatusField
+from blocks.text import section
+from bot.clock import Clock
+from bot.config import BotConfig
+from bot.directory import Directory
+from bot.domain import Incident, IncidentStatus, StatusUpdate
+from bot.errors import NotAllowed, OutsideServiceError
+from bot.incidents import STATUS_REMINDER, IncidentService, dedup_key, reminder_key
+from bot.public_text import leak_problem
+from bot.tickets import TicketService
+from storage.repositories import audit, timers
+from storage.repositories import incidents as repo
+
+log = logging.getLogger(__name__)
+
+PUBLISH_RETRY = "status_publish_retry"
+
+
+@dataclass(frozen=True)
+class StatusDraft:
+    status: IncidentStatus | None
+    message: str
+    reason: str | None
+
+
+def status_errors(draft: StatusDraft, incident: Incident, *, leak: str | None) -> dict[str, str]:
+    """Inline errors for the status modal; empty when the update may be published."""
+    errors: dict[str, str] = {}
+    if draft.status is None:
+        errors[StatusField.STATUS.value] = "Choose the status customers will see"
+    if not draft.message.strip():
+        errors[StatusField.MESSAGE.value] = "Write what customers should know"
+    elif leak:
+        errors[StatusField.MESSAGE.value] = leak
+    if draft.status is not None and draft.status.order < incident.status.order and not draft.reason:
+        errors[StatusField.REASON.value] = (f"Moving back from {incident.status.label} to {draft.status.label}: "
+                                            "say why")
+    return errors
+
+
+class StatusCadence:
+    def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
+                 directory: Directory, clock: Clock, incidents: IncidentService, tickets: TicketService) -> None:
+        self.config = config
+        self._sessions = sessions
+        self._slack = slack
+        self._directory = directory
+        self._clock = clock
+        self._incidents = incidents
+        self._tickets = tickets
+
+    async def incident_in_channel(self, channel_id: str) -> Incident | None:
+        async with self._sessions() as session:
+            return await repo.incident_in_channel(session, channel_id=channel_id)
+
+    async def require_commander(self, incident: Incident, user_id: str) -> None:
+        if user_id == incident.commander:
+            return
+        if not await self._directory.is_member(user_id, self.config.slack.incident_commanders):
+            who = f"<@{incident.commander}> (the commander)" if incident.commander else "the commander"
+            raise NotAllowed(f"Only {who} and members of <!subteam^{self.config.slack.incident_commanders}> can "
+                             "post status updates: customers read them. Ask in this channel instead.")
+
+    async def take_command(self, incident_id: int, user_id: str) -> Incident:
+        incident = await self._incidents.get(incident_id)
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            previous = await repo.take_command(session, incident_id=incident_id, user_id=user_id)
+            await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="command_taken",
+                                           actor=user_id, at=now, before={"commander": previous},
+                                           after={"commander": user_id})
+        incident = await self._incidents.get(incident_id)
+        if incident.channel_id:
+            await self._post(incident, f"🎖 <@{user_id}> is now the incident commander and owns customer updates.")
+        return incident
+
+    async def check(self, incident_id: int, draft: StatusDraft) -> dict[str, str]:
+        incident = await self._incidents.get(incident_id)
+        ticket = await self._tickets.get(incident.ticket_number)
+        return status_errors(draft, incident, leak=leak_problem(draft.message, ticket=ticket))
+
+    async def publish(self, incident_id: int, draft: StatusDraft, *, by: str, submission_key: str) -> Incident:
+        """Records the update once, then tells the status page, the channel, the topic and the card."""
+        assert draft.status is not None
+        before = await self._incidents.get(incident_id)
+        now = self._clock.now()
+        update = StatusUpdate(incident_id=incident_id, status=draft.status, message=draft.message.strip(),
+                              posted_by=by, posted_at=now, reason=draft.reason)
+        async with self._sessions.begin() as session:
+            if not await repo.record_status_update(session, update_=update, submission_key=submission_key):
+                return before  # the same modal submitted twice
+            await timers.cancel_timers(session, now=now, kinds=[STATUS_REMINDER], incident_id=incident_id)
+            if draft.status is not IncidentStatus.RESOLVED:
+                due = now + self.config.incident.status_update_every
+                await timers.schedule_timer(session, key=reminder_key(incident_id, due), kind=STATUS_REMINDER,
+                                            due_at=due, incident_id=incident_id)
+            await audit.append_audit_event(session, ticket_number=before.ticket_number, action="status_update",
+                                           actor=by, at=now, before={"status": before.status.value},
+                                           after={"status": draft.status.value, "reason": draft.reason})
+        published = await self._publish_to_page(before, update)
+        incident = await self._incidents.get(incident_id)
+        ticket = await self._tickets.get(incident.ticket_number)
+        where = self._incidents.status_page.name if published else f"nowhere yet ({published_note(before)})"
+        await self._post_blocks(incident, blocks.status_update_posted(
+            before, status=draft.status, message=update.message, by=by, published_to=where,
+            reason=draft.reason if draft.status.order < before.status.order else None), "Status update")
+        if incident.channel_id:
+            try:
+                await self._slack.conversations_setTopic(channel=incident.channel_id,
+                                                         topic=blocks.channel_topic(ticket, incident))
+            except SlackApiError as exc:
+                log.warning("could not update the topic: %s", exc.response.get("error"))
+        await self._incidents.update_kickoff(incident, ticket)
+        await self._tickets.refresh_card(ticket.number)
+        if draft.status is IncidentStatus.RESOLVED:
+            await self._resolve(incident, by=by)
+        return incident
+
+    async def _publish_to_page(self, incident: Incident, update: StatusUpdate) -> bool:
+        if not incident.statuspage_incident_id:
+            return False  # the opening step has not succeeded yet; its retry posts the current state
+        try:
+            await self._incidents.status_page.update_incident(incident.statuspage_incident_id,
+                                                              status=update.status.value, body=update.message)
+            return True
+        except OutsideServiceError as exc:
+            await self._post(incident, f"⚠️ The status page did not take this update: {exc}. The bot retries it "
+                                       "with the next tick until it does.")
+            async with self._sessions.begin() as session:
+                await timers.schedule_timer(session, key=f"incident:{incident.id}:publish:{update.posted_at.isoformat()}",
+                                            kind=PUBLISH_RETRY, due_at=self._clock.now(), incident_id=incident.id)
+            return False
+
+    async def fire_publish_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
+        """Publishes the incident's latest public words; raising lets the scheduler back off and retry."""
+        assert timer.incident_id is not None
+        incident = await repo.get_incident(session, incident_id=timer.incident_id)
+        if incident is None or not incident.statuspage_incident_id:
+            return
+        await self._incidents.status_page.update_incident(incident.statuspage_incident_id,
+                                                          status=incident.status.value,
+                                                          body=incident.last_public_message)
+
+    async def _resolve(self, incident: Incident, *, by: str) -> None:
+        note = "Nobody was paged, so there was no alert to resolve."
+        if incident.page_dedup_key and self._incidents.pagerduty is not None:
+            try:
+                await self._incidents.pagerduty.resolve(incident.page_dedup_key)
+                note = f"PagerDuty alert `{incident.page_dedup_key}` resolved."
+                async with self._sessions.begin() as session:
+                    await repo.record_page_resolved(session, incident_id=incident.id, now=self._clock.now())
+            except OutsideServiceError as exc:
+                note = f"⚠️ Could not resolve the PagerDuty alert `{dedup_key(incident)}`: {exc}. Resolve it by hand."
+        await self._post_blocks(incident, blocks.resolved(incident, by=by, page_note=note), "Incident resolved")
+        async with self._sessions.begin() as session:
+            await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="closure_pending",
+                                           actor="supportbot", at=self._clock.now(), before=None,
+                                           after={"incident": incident.id, "page": note})
+
+    async def fire_reminder(self, session: AsyncSession, timer: timers.DueTimer) -> None:
+        assert timer.incident_id is not None
+        incident = await repo.get_incident(session, incident_id=timer.incident_id)
+        if incident is None or incident.status is IncidentStatus.RESOLVED:
+            return
+        cadence = self.config.incident.status_update_every
+        now = self._clock.now()
+        if incident.last_public_update_at + cadence > now:
+            return  # an update arrived after this timer was set; its own reminder is already scheduled
+        await self._post_blocks(incident, blocks.status_reminder(
+            incident, now=now, commanders_group=self.config.slack.incident_commanders), "Status page reminder")
+        following = timer.due_at + cadence
+        while following <= now:  # after downtime, remind once now and keep the rhythm, not a burst
+            following += cadence
+        await timers.schedule_timer(session, key=reminder_key(incident.id, following), kind=STATUS_REMINDER,
+                                    due_at=following, incident_id=incident.id)
+        await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="status_reminder",
+                                       actor="supportbot", at=now, before=None,
+                                       after={"silent_since": incident.last_public_update_at.isoformat()})
+
+    async def _post(self, incident: Incident, text: str) -> None:
+        await self._post_blocks(incident, [section(text)], text)
+
+    async def _post_blocks(self, incident: Incident, message: list[dict[str, object]], text: str) -> None:
+        ticket = await self._tickets.get(incident.ticket_number)
+        await self._incidents.say(incident, ticket, message, text)
+
+
+def published_note(incident: Incident) -> str:
+    return incident.statuspage.detail or "the status-page incident is not open yet"
+

@@ -1,0 +1,90 @@
+"""The incident channel: `/status`, "Take command", "Post status update", and Retry / Give up on a failed step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.ids import Action, Callback, StatusField
+from blocks.incident import status_modal
+from bot.domain import IncidentStatus, IncidentStep
+from bot.errors import UnknownTicket
+from bot.incidents import IncidentService
+from bot.intake import state_value
+from bot.status_updates import StatusCadence, StatusDraft
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/status")(status_command)
+    app.action(Action.POST_STATUS.value)(open_status_modal)
+    app.view(Callback.STATUS_SUBMIT.value)(publish_status)
+    app.action(Action.TAKE_COMMAND.value)(take_command)
+    app.action(Action.RETRY_STEP.value)(retry_step)
+    app.action(Action.GIVE_UP_STEP.value)(give_up_step)
+
+
+async def status_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
+                         cadence: StatusCadence) -> None:
+    incident = await cadence.incident_in_channel(command["channel_id"])
+    if incident is None:
+        await ack("`/status` works in an incident channel (#incident-…). Use it there to update the status page.")
+        return
+    await ack()
+    await cadence.require_commander(incident, command["user_id"])
+    await client.views_open(trigger_id=command["trigger_id"],
+                            view=status_modal(incident, channel_id=command["channel_id"]))
+
+
+async def open_status_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                            incidents: IncidentService, cadence: StatusCadence) -> None:
+    await ack()
+    incident = await incidents.get(int(action["value"]))
+    await cadence.require_commander(incident, body["user"]["id"])
+    await client.views_open(trigger_id=body["trigger_id"],
+                            view=status_modal(incident, channel_id=(body.get("channel") or {}).get("id")))
+
+
+async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cadence: StatusCadence) -> None:
+    incident_id = int(json.loads(view["private_metadata"])["incident"])
+    status = state_value(view, StatusField.STATUS.value)
+    draft = StatusDraft(status=IncidentStatus(status) if status in IncidentStatus._value2member_map_ else None,
+                        message=(state_value(view, StatusField.MESSAGE.value) or "").strip(),
+                        reason=(state_value(view, StatusField.REASON.value) or "").strip() or None)
+    errors = await cadence.check(incident_id, draft)
+    if errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    await cadence.publish(incident_id, draft, by=body["user"]["id"], submission_key=view["id"])
+
+
+async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,
+                       cadence: StatusCadence) -> None:
+    await ack()
+    incident = await incidents.get(int(action["value"]))
+    await cadence.require_commander(incident, body["user"]["id"])
+    await cadence.take_command(incident.id, body["user"]["id"])
+
+
+def _step(action: dict[str, Any]) -> tuple[int, IncidentStep]:
+    incident_id, _, step = str(action["value"]).partition(":")
+    if step not in IncidentStep._value2member_map_:
+        raise UnknownTicket(f"Unknown incident step {step!r}.")
+    return int(incident_id), IncidentStep(step)
+
+
+async def retry_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService) -> None:
+    await ack()
+    incident_id, step = _step(action)
+    await incidents.retry_step(incident_id, step, by=body["user"]["id"])
+
+
+async def give_up_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,
+                       cadence: StatusCadence) -> None:
+    await ack()
+    incident_id, step = _step(action)
+    await cadence.require_commander(await incidents.get(incident_id), body["user"]["id"])
+    await incidents.give_up(incident_id, step, by=body["user"]["id"])

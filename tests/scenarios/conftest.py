@@ -1,0 +1,44 @@
+"""Stand-ins for PagerDuty and Statuspage beside the Slack sandbox, and a bot wired to all three."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest_asyncio
+
+from bot.app import SupportBot
+from bot.sandbox.pagerduty import PagerDutyStandIn
+from bot.sandbox.statuspage import StatuspageStandIn
+
+ROUTING_KEY = "R0UTINGKEY0000000000000000000001"
+
+
+@pytest_asyncio.fixture
+async def pagerduty() -> AsyncIterator[PagerDutyStandIn]:
+    standin = PagerDutyStandIn(routing_keys=[ROUTING_KEY])
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest_asyncio.fixture
+async def statuspage() -> AsyncIterator[StatuspageStandIn]:
+    # One request a second per key, as Statuspage allows: the bot must pace itself to stay under it.
+    standin = StatuspageStandIn()
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest_asyncio.fixture
+async def vendor_env(pagerduty: PagerDutyStandIn, statuspage: StatuspageStandIn) -> dict[str, Any]:
+    return {"pagerduty_routing_key": ROUTING_KEY, "pagerduty_events_url": pagerduty.url,
+            "statuspage_api_key": statuspage.api_key, "statuspage_page_id": statuspage.page_id,
+            "statuspage_api_url": statuspage.api_url}
+
+
+@pytest_asyncio.fixture
+async def bot(start_bot: Callable[..., Any], vendor_env: dict[str, Any]) -> SupportBot:
+    """In scenario tests the bot talks to PagerDuty and Statuspage stand-ins by default."""
+    return await start_bot(**vendor_env)  # type: ignore[no-any-return]
