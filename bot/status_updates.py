@@ -104,7 +104,9 @@ class StatusCadence:
             await timers.cancel_timers(session, now=now, kinds=[STATUS_REMINDER], incident_id=incident_id)
             if draft.status is not IncidentStatus.RESOLVED:
                 due = now + self.config.incident.status_update_every
-                await timers.schedule_timer(session, key=reminder_key(incident_id, due), kind=STATUS_REMINDER,
+                # Keyed by the update itself: a cancelled reminder with the same due time must not block this one.
+                await timers.schedule_timer(session, key=f"incident:{incident_id}:reminder:after:{submission_key}",
+                                            kind=STATUS_REMINDER,
                                             due_at=due, incident_id=incident_id)
             await audit.append_audit_event(session, ticket_number=before.ticket_number, action="status_update",
                                            actor=by, at=now, before={"status": before.status.value},
