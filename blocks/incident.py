@@ -25,7 +25,7 @@ from blocks.text import (
 )
 from bot.domain import Incident, IncidentStatus, IncidentStep, StepState, Ticket
 
-STEP_MARK = {StepState.DONE: "✅", StepState.FAILED: "⚠️", StepState.SKIPPED: "➖", StepState.RUNNING: "⏳",
+STEP_MARK = {StepState.DONE: "✅", StepState.FAILED: "⚠️", StepState.SKIPPED: "⏭️", StepState.RUNNING: "⏳",
              StepState.PENDING: "⏳", StepState.ABANDONED: "✖️"}
 
 
@@ -113,7 +113,8 @@ def status_reminder(incident: Incident, *, now: datetime, commanders_group: str)
 
 def resolved(incident: Incident, *, by: str, page_note: str) -> list[Block]:
     return [
-        section(f"✅ *Resolved* by {user(by)} after {duration_words(incident.last_public_update_at - incident.opened_at)}."
+        section(f"✅ *Resolved* by {user(by)} after "
+                f"{duration_words(incident.last_public_update_at - incident.opened_at)}."
                 f" Status-page reminders have stopped. {page_note}"),
         context(f"Ticket #{incident.ticket_number} moves on to its closure checklist."),
     ]

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.demo import run_demo
 
             logging.getLogger().setLevel(logging.WARNING)
+            logging.getLogger("alembic").setLevel(logging.WARNING)
             return asyncio.run(run_demo())
     except ConfigError as exc:
         print(f"supportbot: configuration error: {exc}", file=sys.stderr)

@@ -203,16 +203,16 @@ class IncidentService:
     async def _follow_up(self, incident_id: int, ticket: Ticket, *, ran: list[IncidentStep]) -> None:
         incident = await self.get(incident_id)
         ticket = await self._tickets.get(ticket.number)
+        kickoff_existed = incident.kickoff_ts is not None
         if incident.channel.state is StepState.DONE and incident.channel_id:
             await self._prepare_channel(incident, ticket)
         incident = await self.get(incident_id)
         for step in ran:
-            outcome = incident.step(step)
-            if outcome.state is StepState.FAILED:
+            if incident.step(step).state is StepState.FAILED:
                 await self.say(incident, ticket, blocks.step_failed(incident, step, next_retry=await self._next_retry(
                     incident.id)), f"{step.label} failed")
-            elif outcome.state is StepState.DONE and incident.kickoff_ts and step is not IncidentStep.CHANNEL:
-                await self.update_kickoff(incident, ticket)
+        if kickoff_existed and ran:
+            await self.update_kickoff(incident, ticket)  # a retried step changed what the kickoff reports
         await self._tickets.refresh_card(ticket.number)
 
     async def _next_retry(self, incident_id: int) -> datetime | None:
@@ -232,9 +232,9 @@ class IncidentService:
         invite_note = await self._invite(incident, ticket)
         text = f"{ticket.severity} incident for ticket #{ticket.number}"
         try:
-            posted = await self._slack.chat_postMessage(
-                channel=incident.channel_id, text=text, blocks=blocks.kickoff(
-                    ticket, incident, card_url=card_url(ticket), commanders_group=self.config.slack.incident_commanders))
+            message = blocks.kickoff(ticket, incident, card_url=card_url(ticket),
+                                     commanders_group=self.config.slack.incident_commanders)
+            posted = await self._slack.chat_postMessage(channel=incident.channel_id, text=text, blocks=message)
         except SlackApiError:
             async with self._sessions.begin() as session:
                 await side_effects.release_side_effect(session, key=key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -141,8 +142,9 @@ class StatusCadence:
             await self._post(incident, f"⚠️ The status page did not take this update: {exc}. The bot retries it "
                                        "with the next tick until it does.")
             async with self._sessions.begin() as session:
-                await timers.schedule_timer(session, key=f"incident:{incident.id}:publish:{update.posted_at.isoformat()}",
-                                            kind=PUBLISH_RETRY, due_at=self._clock.now(), incident_id=incident.id)
+                key = f"incident:{incident.id}:publish:{update.posted_at.isoformat()}"
+                await timers.schedule_timer(session, key=key, kind=PUBLISH_RETRY, due_at=self._clock.now(),
+                                            incident_id=incident.id)
             return False
 
     async def fire_publish_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:

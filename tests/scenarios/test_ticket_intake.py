@@ -31,7 +31,7 @@ async def test_slash_command_opens_the_intake_modal_with_every_field(slack: Slac
 
 async def test_submission_files_a_ticket_and_posts_the_card(slack: SlackDriver, sandbox: SlackSandbox,
                                                             bot: SupportBot) -> None:
-    view_id, response = await file_ticket(slack, sandbox)
+    _, response = await file_ticket(slack, sandbox)
     assert response.status == 200 and not response.body
     card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
     text = str(card.blocks)

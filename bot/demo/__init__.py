@@ -1,0 +1,153 @@
+"""`supportbot demo`: the real bot against the local Slack sandbox and PagerDuty stand-in, telling a story.
+
+Nothing leaves the machine: SQLite in a temporary folder, no tokens, every server on 127.0.0.1.
+Time is a manual clock, so "30 minutes later" takes no time at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.app import SupportBot
+from bot.clock import ManualClock
+from bot.config import EnvSettings, Settings, load_config
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.pagerduty import PagerDutyStandIn
+from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.workspace import AGENT, AGENT_2, COMMANDER, file_ticket, populate, ticket_values
+
+CONFIG = Path(__file__).with_name("supportbot.toml")
+SECRET = "demo-signing-secret"
+TOKEN = "xoxb-demo-token"
+ROUTING_KEY = "D3M0R0UT1NGKEY000000000000000001"
+
+
+class Story:
+    def __init__(self, sandbox: SlackSandbox, clock: ManualClock) -> None:
+        self.sandbox = sandbox
+        self.clock = clock
+        self._seen = 0
+
+    def chapter(self, title: str) -> None:
+        print(f"\n━━ {self.clock.now():%H:%M} UTC · {title} " + "━" * max(4, 60 - len(title)))
+
+    def show_slack(self) -> None:
+        lines = self.sandbox.transcript_lines(self._seen)
+        self._seen += len(lines)
+        for line in lines:
+            print("  " + line.replace("\n", "\n    "))
+
+    async def later(self, bot: SupportBot, delta: timedelta, title: str) -> None:
+        self.clock.advance(delta)
+        self.chapter(title)
+        await bot.timers.fire_due()
+        await asyncio.sleep(0.05)
+        self.show_slack()
+
+
+async def _settle(sandbox: SlackSandbox, predicate: Any, timeout: float = 10.0) -> Any:
+    return await sandbox.wait_for(predicate, timeout=timeout)
+
+
+async def run_demo() -> int:
+    config = load_config(CONFIG)
+    clock = ManualClock()
+    with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as folder:
+        async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty:
+            populate(sandbox, config)
+            env = EnvSettings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=sandbox.api_url,
+                              database_url=f"sqlite+aiosqlite:///{folder}/demo.db", pagerduty_routing_key=ROUTING_KEY,
+                              pagerduty_events_url=pagerduty.url)
+            bot = await SupportBot.create(Settings(config=config, env=env), clock=clock)
+            port = await bot.start(host="127.0.0.1", port=0, scheduler=False)
+            env_url = f"http://127.0.0.1:{port}"
+            bot.incidents.status_page._url = f"{env_url}/status"  # type: ignore[attr-defined]
+            try:
+                async with SlackDriver(events_url=f"{env_url}/slack/events", signing_secret=SECRET,
+                                       sandbox=sandbox) as slack:
+                    await _tell(Story(sandbox, clock), bot, slack, sandbox, pagerduty, env_url)
+            finally:
+                await bot.stop()
+    return 0
+
+
+async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,
+                pagerduty: PagerDutyStandIn, url: str) -> None:
+    print("supportbot demo: the real bot, a local Slack sandbox, a PagerDuty stand-in and the built-in status page")
+    story.chapter("Ava files a ticket from #general with /ticket")
+    await file_ticket(slack, sandbox, user_id=AGENT.user_id, summary="Invoices page shows a blank screen",
+                      values=ticket_values(**{"What happened": "Billing > Invoices spins, then goes blank. "
+                                              "Customer pasted: curl -H 'Authorization: Bearer sk_live_51Habc123456'"}))
+    card = await _settle(sandbox, lambda: next(iter(sandbox.history("C0TRIAGE01")), None))
+    await _settle(sandbox, lambda: len(sandbox.history("C0TRIAGE01", thread_ts=card.ts)) >= 2)
+    story.show_slack()
+
+    await story.later(bot, timedelta(minutes=48), "48 minutes later: 80% of the 1-hour first-response window")
+    story.chapter("Ava sends the drafted reply and presses “First response sent”")
+    await slack.click(user_id=AGENT.user_id, action_id="ticket_first_response", message=card)
+    await _settle(sandbox, lambda: "First response sent by" in str(sandbox.history("C0TRIAGE01")[0].blocks))
+    story.show_slack()
+
+    story.chapter("Sam files a SEV1: checkout is down for an Enterprise customer")
+    await file_ticket(slack, sandbox, user_id=AGENT_2.user_id, values=ticket_values(**{
+        "Summary": "Checkout returns 500 for every customer", "Impact": "Production down or data loss",
+        "Plan tier": "Enterprise", "URL or API endpoint": "POST /api/billing/checkout",
+        "Request ID": "req_7f3a9c21", "Category": "Billing",
+        "What happened": "Every checkout attempt fails with HTTP 500 since 14:02.",
+        "What was expected": "Orders complete as usual."}))
+    channel = await _settle(sandbox, lambda: sandbox.channel_by_name("incident-2"))
+    kickoff = await _settle(sandbox, lambda: next((m for m in sandbox.history(channel.id)
+                                                   if "What the bot did" in str(m.blocks)), None))
+    await asyncio.sleep(0.2)
+    story.show_slack()
+    alert = pagerduty.open_alerts()[0]
+    print(f"  [PagerDuty] alert #{alert.number} {alert.status} · {alert.severity} · {alert.summary[:70]}")
+
+    story.chapter("Cora takes command")
+    await slack.click(user_id=COMMANDER.user_id, action_id="incident_take_command", message=kickoff)
+    await _settle(sandbox, lambda: any("is now the incident commander" in str(m.blocks)
+                                       for m in sandbox.history(channel.id)))
+    story.show_slack()
+
+    await story.later(bot, timedelta(minutes=30), "30 minutes without a public update")
+    for status, words in (("Identified", "We found the cause: a faulty release of our payment service. A fix is "
+                                         "being deployed."),
+                          ("Monitoring", "The fix is live and checkouts succeed again. We are watching closely."),
+                          ("Resolved", "Checkout has worked normally for 30 minutes. We are sorry for the "
+                                       "disruption.")):
+        story.chapter(f"Cora posts “{status}” with the Post status update button")
+        await _publish(slack, sandbox, kickoff, status, words)
+        await _settle(sandbox, lambda s=status: any(f"*{s}*" in str(m.blocks) for m in sandbox.history(channel.id)))
+        await asyncio.sleep(0.1)
+        story.show_slack()
+        story.clock.advance(timedelta(minutes=12))
+
+    await asyncio.sleep(0.2)
+    story.show_slack()
+    story.chapter("What customers saw on the built-in status page")
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/status.json") as response:
+        page = await response.json()
+    print(f"  GET {url}/status.json → {page['status']}")
+    for incident in page["incidents"]:
+        print(f"  “{incident['name']}” ({incident['status']})")
+        for update in reversed(incident["updates"]):
+            print(f"    {update['status']:<13} {update['body']}")
+    print(f"\n  PagerDuty events: {json.dumps([e['event_action'] for e in pagerduty.accepted_events()])}; "
+          f"open alerts: {len(pagerduty.open_alerts())}")
+    print("\nThe end. Every message above went through the real bot over signed HTTP.")
+
+
+async def _publish(slack: SlackDriver, sandbox: SlackSandbox, message: Any, status: str, words: str) -> None:
+    await slack.click(user_id=COMMANDER.user_id, action_id="incident_post_status", message=message)
+    view = await _settle(sandbox, lambda: next((v for v in sandbox.views.values() if v.user == COMMANDER.user_id
+                                                and v.view.get("callback_id") == "status_submit" and not v.closed),
+                                               None))
+    await slack.submit_view(user_id=COMMANDER.user_id, view_id=view.id,
+                            values={"Status": status, "Message to customers": words})
