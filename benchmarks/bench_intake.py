@@ -122,8 +122,11 @@ class Child:
         self.proc: asyncio.subprocess.Process | None = None
         self._log: Any = None
 
+    def _open_log(self) -> Any:
+        return open(self.log_path, "wb")  # closed in stop()
+
     async def start(self, *, announces: bool) -> dict[str, Any] | None:
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self._log = self._open_log()
         self.proc = await asyncio.create_subprocess_exec(
             *self.args, cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if announces else self._log, stderr=self._log)
@@ -199,11 +202,11 @@ class SandboxControl:
         return int(body["next"]), list(body["calls"])
 
     async def wait_views_open(self, since: int, trigger_ids: Iterable[str],
-                              timeout: float = VIEWS_OPEN_WAIT) -> dict[str, dict[str, Any]]:
+                              wait: float = VIEWS_OPEN_WAIT) -> dict[str, dict[str, Any]]:
         """views.open calls carrying these trigger ids, by trigger id; stops when all are seen or at timeout."""
         wanted = set(trigger_ids)
         found: dict[str, dict[str, Any]] = {}
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait
         cursor = since
         while True:
             cursor, rows = await self.calls(cursor, "views.open")
@@ -233,10 +236,15 @@ def client_session(size: int) -> aiohttp.ClientSession:
 
 
 async def open_connections(session: aiohttp.ClientSession, url: str, n: int) -> None:
-    """Fills the pool with n keep-alive connections (unsigned posts, answered 401 by both apps)."""
+    """Fills the pool with n keep-alive connections: wrongly signed posts, which both apps answer with a 401.
+
+    (The timestamp header is a real one on purpose: supportbot answers a request without it with a 500.)
+    """
 
     async def one() -> None:
-        async with session.post(url, data=b"", headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=0"}
+        async with session.post(url, data=b"command=%2Fprime", headers=headers) as r:
             await r.read()
 
     results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
@@ -442,7 +450,8 @@ def resolve_config(given: str | None) -> Path:
     raise RunBroken(f"no config: neither {DEFAULT_CONFIG} nor {FALLBACK_CONFIG} exists (pass --config)")
 
 
-async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any) -> dict[str, Any]:
+async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
+              profile_bot: Path | None = None) -> dict[str, Any]:
     triage = load_config(config_path).slack.triage_channel
     python = sys.executable
     children: list[Child] = []
@@ -465,7 +474,8 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any) -> di
             "DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'bench.db'}", "PORT": str(bot_port),
             "SUPPORTBOT_CONFIG": str(config_path),
         })
-        bot_child = Child("ours", [python, str(HERE / "run_bot.py")], bot_env, log_dir)
+        profiler = ["-m", "cProfile", "-o", str(profile_bot)] if profile_bot else []
+        bot_child = Child("ours", [python, *profiler, str(HERE / "run_bot.py")], bot_env, log_dir)
         children.append(bot_child)
         await bot_child.start(announces=False)
 
@@ -639,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e", type=int, help="tickets filed end to end (default: 50; --quick: 10; 0 skips)")
     parser.add_argument("--deadline", type=float, help="abort after this many seconds (default: 180; --quick: 45)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs and database")
+    parser.add_argument("--profile-bot", metavar="PATH",
+                        help="run supportbot under cProfile and write its stats to PATH (slows it down)")
     args = parser.parse_args(argv)
 
     loads = tuple(int(x) for x in (args.loads or "50,200").split(",") if x.strip())
@@ -656,7 +668,8 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     try:
         config_path = resolve_config(args.config)
-        result = asyncio.run(asyncio.wait_for(run(plan, config_path, log_dir, progress), plan.deadline))
+        profile = Path(args.profile_bot).resolve() if args.profile_bot else None
+        result = asyncio.run(asyncio.wait_for(run(plan, config_path, log_dir, progress, profile), plan.deadline))
     except TimeoutError:
         print(f"bench_intake: the run broke: it did not finish within {plan.deadline:.0f} s "
               f"(logs in {log_dir})", file=sys.stderr)

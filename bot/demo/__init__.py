@@ -52,8 +52,8 @@ class Story:
         self.show_slack()
 
 
-async def _settle(sandbox: SlackSandbox, predicate: Any, timeout: float = 10.0) -> Any:
-    return await sandbox.wait_for(predicate, timeout=timeout)
+async def _settle(sandbox: SlackSandbox, predicate: Any) -> Any:
+    return await sandbox.wait_for(predicate, timeout=10.0)
 
 
 async def run_demo() -> int:
