@@ -54,6 +54,10 @@ TEAM_ID = "T0SANDBOX"
 APP_ID = "A0SANDBOX"
 VERIFICATION_TOKEN = "sandbox-verification-token"
 APPS = ("bare", "ours")
+# Diagnostic controls (--controls): the bare app plus views.open of the same modal, without / with a shared
+# aiohttp session for its Web API client. They are reported, never judged.
+CONTROLS: dict[str, list[str]] = {"bare+open": ["--open-modal"],
+                                  "bare+open+session": ["--open-modal", "--shared-session"]}
 
 # Targets from the issue (this 2-core machine).
 ACK_RATIO_MAX = 1.2
@@ -325,7 +329,7 @@ class Bench:
             items = await self.sandbox.triggers(n, user=AGENT.user_id, channel=GENERAL)
             bodies = [(it["trigger_id"], command_body(it, text=text.format(i=i))) for i, it in enumerate(items)]
             samples = await burst(s, self.urls[app], bodies)
-            views = (await self.sandbox.wait_views_open(mark, [k for k, _ in bodies])) if app == "ours" else {}
+            views = (await self.sandbox.wait_views_open(mark, [k for k, _ in bodies])) if opens(app) else {}
         finally:
             if own:
                 await s.close()
@@ -342,7 +346,7 @@ class Bench:
         failed = [x for x in samples if x.status != 200]
         result = RunResult(app, load, rep, percentile(ok, 50), percentile(ok, 99), max(ok), len(ok), len(failed),
                            ack_errors=sorted({f"{x.status} {x.body[:120]}" for x in failed})[:5])
-        if app == "ours":
+        if opens(app):
             sent = {x.key: x.sent_wall for x in samples}
             latencies = []
             for tid, row in views.items():
@@ -436,6 +440,7 @@ class Plan:
     reps: int
     e2e: int
     deadline: float
+    apps: tuple[str, ...] = APPS
 
 
 def resolve_config(given: str | None) -> Path:
@@ -463,10 +468,16 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
         assert announced is not None
         api_url, control_url = announced["api_url"], announced["control_url"]
 
-        bare_child = Child("bare", [python, str(HERE / "bare_app.py"), "--signing-secret", SIGNING_SECRET,
-                                    "--token", BOT_TOKEN, "--api-url", api_url], child_env({}), log_dir)
-        children.append(bare_child)
-        bare_port = (await bare_child.start(announces=True) or {})["port"]
+        urls: dict[str, str] = {}
+        for app in plan.apps:
+            if app == "ours":
+                continue
+            flags = CONTROLS.get(app, [])
+            bare_child = Child(app, [python, str(HERE / "bare_app.py"), "--signing-secret", SIGNING_SECRET,
+                                     "--token", BOT_TOKEN, "--api-url", api_url, *flags], child_env({}), log_dir)
+            children.append(bare_child)
+            port = (await bare_child.start(announces=True) or {})["port"]
+            urls[app] = f"http://127.0.0.1:{port}/slack/events"
 
         bot_port = free_port()
         bot_env = child_env({
@@ -485,17 +496,23 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
 
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as control:
             await wait_healthy(control, f"http://127.0.0.1:{bot_port}/healthz", bot_child)
-            urls = {"bare": f"http://127.0.0.1:{bare_port}/slack/events",
-                    "ours": f"http://127.0.0.1:{bot_port}/slack/events"}
+            urls["ours"] = f"http://127.0.0.1:{bot_port}/slack/events"
             bench = Bench(control, SandboxControl(control, control_url), urls, alive)
             bench.triage_channel = triage
-            for app in APPS:
+            for app in plan.apps:
                 progress(f"warming up {app}")
                 await bench.warm_up(app)
             runs: list[RunResult] = []
             for li, load in enumerate(plan.loads):
+                # One untimed burst at this size first: the first burst of a new size pays one-off costs
+                # (memory, sockets, buffers) that would otherwise land in whichever app happens to go first.
+                for app in plan.apps:
+                    await asyncio.sleep(SETTLE)
+                    await bench.commands(app, load)
+                progress(f"load {load}: warmed up")
                 for rep in range(plan.reps):
-                    order = APPS if (rep + li) % 2 == 0 else APPS[::-1]
+                    turn = (rep + li) % len(plan.apps)  # rotate who goes first, so no app is favoured
+                    order = plan.apps[turn:] + plan.apps[:turn]
                     for app in order:
                         await asyncio.sleep(SETTLE)
                         result = await bench.measure(app, load, rep)
@@ -533,23 +550,31 @@ async def wait_healthy(session: aiohttp.ClientSession, url: str, child: Child) -
 
 # -- the report ----------------------------------------------------------------------------------------------
 
-def summarize(runs: list[RunResult], loads: Sequence[int]) -> dict[str, Any]:
+def opens(app: str) -> bool:
+    """Whether the app calls views.open for a /ticket (everything but the bare acknowledger)."""
+    return app != "bare"
+
+
+def summarize(runs: list[RunResult], loads: Sequence[int], apps: Sequence[str] = APPS) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for load in loads:
         per_app: dict[str, Any] = {}
-        for app in APPS:
+        for app in apps:
             mine = [r for r in runs if r.load == load and r.app == app]
             per_app[app] = {
                 "ack_p50": median(r.ack_p50 for r in mine), "ack_p99": median(r.ack_p99 for r in mine),
                 "ack_p99_runs": [r.ack_p99 for r in mine], "acks_failed": sum(r.acks_failed for r in mine),
-                "views_p50": median(r.views_p50 for r in mine) if app == "ours" else None,
-                "views_p99": median(r.views_p99 for r in mine) if app == "ours" else None,
-                "views_p99_runs": [r.views_p99 for r in mine] if app == "ours" else [],
+                "views_p50": median(r.views_p50 for r in mine) if opens(app) else None,
+                "views_p99": median(r.views_p99 for r in mine) if opens(app) else None,
+                "views_p99_runs": [r.views_p99 for r in mine] if opens(app) else [],
                 "views_failed": sum(r.views_failed + r.views_missing for r in mine),
                 "view_errors": _merge(r.view_errors for r in mine),
             }
-        bare, ours = per_app["bare"]["ack_p99"], per_app["ours"]["ack_p99"]
-        per_app["ratio"] = (ours / bare) if bare and ours is not None else None
+        bare = per_app["bare"]["ack_p99"]
+        for app in apps:
+            mine_p99 = per_app[app]["ack_p99"]
+            per_app[app]["ratio"] = (mine_p99 / bare) if bare and mine_p99 is not None else None
+        per_app["ratio"] = per_app["ours"]["ratio"]
         out[str(load)] = per_app
     return out
 
@@ -586,37 +611,47 @@ def evaluate(summary: dict[str, Any], loads: Sequence[int]) -> list[dict[str, An
     return targets
 
 
+def _series(values: Iterable[float | None]) -> str:
+    return " ".join("-" if x is None else f"{x:.1f}" for x in values)
+
+
 def render(report: dict[str, Any]) -> str:
     plan, summary, e2e = report["plan"], report["summary"], report["e2e"]
+    apps = plan["apps"]
+    width = max(5, *(len(a) for a in apps))
     lines = [
         f"supportbot intake benchmark: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
         f"load average before start {report['machine']['loadavg_before']}",
         f"config {report['config']}; {plan['reps']} run(s) per load and app, alternating; "
         f"figures are medians of the runs' p50/p99",
         "",
-        f"{'load':>5}  {'app':<5} {'ack p50':>9}  {'ack p99':>9}  {'views.open p50':>14}  {'views.open p99':>14}",
+        f"{'load':>5}  {'app':<{width}} {'ack p50':>9}  {'ack p99':>9}  {'views.open p50':>14}  "
+        f"{'views.open p99':>14}",
     ]
     for load in plan["loads"]:
         s = summary[str(load)]
-        for app in APPS:
+        for app in apps:
             a = s[app]
-            views50 = ms(a["views_p50"], 14) if app == "ours" else f"{'-':>14}"
-            views99 = ms(a["views_p99"], 14) if app == "ours" else f"{'-':>14}"
+            views50 = ms(a["views_p50"], 14) if opens(app) else f"{'-':>14}"
+            views99 = ms(a["views_p99"], 14) if opens(app) else f"{'-':>14}"
             note = ""
-            if app == "ours" and s["ratio"] is not None:
-                note = f"   (ratio to bare ack p99: {s['ratio']:.2f}x)"
+            if app != "bare" and a["ratio"] is not None:
+                note = f"   (ratio to bare ack p99: {a['ratio']:.2f}x)"
             if a["acks_failed"]:
                 note += f"   [{a['acks_failed']} acks not 200]"
-            if app == "ours" and a["views_failed"]:
+            if opens(app) and a["views_failed"]:
                 note += f"   [{a['views_failed']} views.open failed/missing: {a['view_errors'] or 'never called'}]"
-            lines.append(f"{load:>5}  {app:<5} {ms(a['ack_p50'])}  {ms(a['ack_p99'])}  {views50}  {views99}{note}")
+            lines.append(f"{load:>5}  {app:<{width}} {ms(a['ack_p50'])}  {ms(a['ack_p99'])}  {views50}  "
+                         f"{views99}{note}")
+    if any(app in CONTROLS for app in apps):
+        lines += ["", "(bare+open*: diagnostic controls, the bare app also opening the same modal; not judged)"]
     if plan["reps"] > 1:
         lines += ["", "per-run p99 (ms), in run order:"]
         for load in plan["loads"]:
             s = summary[str(load)]
-            fmt = lambda xs: " ".join("-" if x is None else f"{x:.1f}" for x in xs)  # noqa: E731
-            lines.append(f"  {load:>4}  ack bare: {fmt(s['bare']['ack_p99_runs'])} | ack ours: "
-                         f"{fmt(s['ours']['ack_p99_runs'])} | views.open: {fmt(s['ours']['views_p99_runs'])}")
+            parts = [f"ack {app}: {_series(s[app]['ack_p99_runs'])}" for app in apps]
+            parts += [f"views.open {app}: {_series(s[app]['views_p99_runs'])}" for app in apps if opens(app)]
+            lines.append(f"  {load:>4}  " + " | ".join(parts))
     lines += ["", "targets:"]
     for t in report["targets"]:
         lines.append(f"  {'PASS' if t['passed'] else 'FAIL'}  {t['target']:<34} {t['value']}")
@@ -649,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e", type=int, help="tickets filed end to end (default: 50; --quick: 10; 0 skips)")
     parser.add_argument("--deadline", type=float, help="abort after this many seconds (default: 180; --quick: 45)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs and database")
+    parser.add_argument("--controls", action="store_true",
+                        help="also measure diagnostic controls: the bare app opening the same modal after its ack, "
+                             "without and with a shared aiohttp session")
     parser.add_argument("--profile-bot", metavar="PATH",
                         help="run supportbot under cProfile and write its stats to PATH (slows it down)")
     args = parser.parse_args(argv)
@@ -656,7 +694,8 @@ def main(argv: list[str] | None = None) -> int:
     loads = tuple(int(x) for x in (args.loads or "50,200").split(",") if x.strip())
     plan = Plan(loads=loads, reps=args.reps or (1 if args.quick else 3),
                 e2e=(10 if args.quick else 50) if args.e2e is None else args.e2e,
-                deadline=args.deadline or (45.0 if args.quick else 180.0))
+                deadline=args.deadline or (45.0 if args.quick else 180.0),
+                apps=APPS + tuple(CONTROLS) if args.controls else APPS)
     if not loads or min(loads) < 1 or plan.reps < 1 or plan.e2e < 0:
         parser.error("loads, --reps must be positive and --e2e not negative")
 
@@ -680,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"bench_intake: interrupted (logs in {log_dir})", file=sys.stderr)
         return 130
-    summary = summarize(result["runs"], plan.loads)
+    summary = summarize(result["runs"], plan.loads, plan.apps)
     report = {
         "plan": asdict(plan),
         "config": str(config_path),

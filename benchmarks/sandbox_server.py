@@ -109,7 +109,7 @@ def control_routes(sandbox: BenchSandbox) -> list[web.RouteDef]:
             except (KeyError, ValueError) as exc:
                 out.append({"trigger_id": trigger_id, "view_id": view.id, "error": f"{type(exc).__name__}: {exc}"})
                 continue
-            payload = {
+            payload: dict[str, Any] = {
                 "type": "view_submission",
                 "team": {"id": sandbox.team_id, "domain": "sandbox"},
                 "user": user_dict(view.user),

@@ -107,15 +107,16 @@ class IncidentService:
         steps = [only] if only else list(IncidentStep)
         runners = {IncidentStep.PAGE: self._page, IncidentStep.CHANNEL: self._open_channel,
                    IncidentStep.STATUSPAGE: self._post_status_page}
-        claimed = [s for s in steps if await self._claim(incident_id, s)]
+        claimed = await self._claim(incident_id, steps)
         # The three outside calls overlap: the slowest API sets the pace, not their sum.
         await asyncio.gather(*(self._run_step(incident, ticket, s, runners[s]) for s in claimed))
         await self._follow_up(incident_id, ticket, ran=claimed)
 
-    async def _claim(self, incident_id: int, step: IncidentStep) -> bool:
+    async def _claim(self, incident_id: int, steps: list[IncidentStep]) -> list[IncidentStep]:
+        """One transaction for all steps: every millisecond here delays the page."""
         async with self._sessions.begin() as session:
-            return await repo.claim_step(session, incident_id=incident_id, step=step, now=self._clock.now(),
-                                         lease=STEP_LEASE)
+            return [step for step in steps if await repo.claim_step(
+                session, incident_id=incident_id, step=step, now=self._clock.now(), lease=STEP_LEASE)]
 
     async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep, runner: Any) -> None:
         try:
