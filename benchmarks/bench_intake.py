@@ -118,8 +118,10 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 class Child:
     """One server process; its stderr (and stdout, unless it announces itself there) goes to a log file."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path,
+                 cpus: set[int] | None = None) -> None:
         self.name = name
+        self.cpus = cpus
         self.args = args
         self.env = env
         self.log_path = log_dir / f"{name}.log"
@@ -134,6 +136,8 @@ class Child:
         self.proc = await asyncio.create_subprocess_exec(
             *self.args, cwd=ROOT, env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE if announces else self._log, stderr=self._log)
+        if self.cpus:
+            os.sched_setaffinity(self.proc.pid, self.cpus)
         if not announces:
             return None
         assert self.proc.stdout is not None
@@ -441,6 +445,7 @@ class Plan:
     e2e: int
     deadline: float
     apps: tuple[str, ...] = APPS
+    pin: bool = False
 
 
 def resolve_config(given: str | None) -> Path:
@@ -460,9 +465,11 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
     triage = load_config(config_path).slack.triage_channel
     python = sys.executable
     children: list[Child] = []
+    # --pin: the apps under test share CPU 1, the sandbox and this load generator CPU 0 (set in main()).
+    app_cpus, slack_cpus = ({1}, {0}) if plan.pin else (None, None)
     try:
         sandbox_child = Child("sandbox", [python, str(HERE / "sandbox_server.py"), "--config", str(config_path),
-                                          "--bot-token", BOT_TOKEN], child_env({}), log_dir)
+                                          "--bot-token", BOT_TOKEN], child_env({}), log_dir, slack_cpus)
         children.append(sandbox_child)
         announced = await sandbox_child.start(announces=True)
         assert announced is not None
@@ -474,7 +481,8 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
                 continue
             flags = CONTROLS.get(app, [])
             bare_child = Child(app, [python, str(HERE / "bare_app.py"), "--signing-secret", SIGNING_SECRET,
-                                     "--token", BOT_TOKEN, "--api-url", api_url, *flags], child_env({}), log_dir)
+                                     "--token", BOT_TOKEN, "--api-url", api_url, *flags], child_env({}), log_dir,
+                               app_cpus)
             children.append(bare_child)
             port = (await bare_child.start(announces=True) or {})["port"]
             urls[app] = f"http://127.0.0.1:{port}/slack/events"
@@ -486,7 +494,7 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
             "SUPPORTBOT_CONFIG": str(config_path),
         })
         profiler = ["-m", "cProfile", "-o", str(profile_bot)] if profile_bot else []
-        bot_child = Child("ours", [python, *profiler, str(HERE / "run_bot.py")], bot_env, log_dir)
+        bot_child = Child("ours", [python, *profiler, str(HERE / "run_bot.py")], bot_env, log_dir, app_cpus)
         children.append(bot_child)
         await bot_child.start(announces=False)
 
@@ -621,7 +629,7 @@ def render(report: dict[str, Any]) -> str:
     width = max(5, *(len(a) for a in apps))
     lines = [
         f"supportbot intake benchmark: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
-        f"load average before start {report['machine']['loadavg_before']}",
+        f"load average before {report['machine']['loadavg_before']}, after {report['machine']['loadavg_after']}",
         f"config {report['config']}; {plan['reps']} run(s) per load and app, alternating; "
         f"figures are medians of the runs' p50/p99",
         "",
@@ -684,6 +692,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e", type=int, help="tickets filed end to end (default: 50; --quick: 10; 0 skips)")
     parser.add_argument("--deadline", type=float, help="abort after this many seconds (default: 180; --quick: 45)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs and database")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print progress to stderr while running")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin the apps under test to CPU 1 and the sandbox and load generator to CPU 0")
     parser.add_argument("--controls", action="store_true",
                         help="also measure diagnostic controls: the bare app opening the same modal after its ack, "
                              "without and with a shared aiohttp session")
@@ -695,12 +706,17 @@ def main(argv: list[str] | None = None) -> int:
     plan = Plan(loads=loads, reps=args.reps or (1 if args.quick else 3),
                 e2e=(10 if args.quick else 50) if args.e2e is None else args.e2e,
                 deadline=args.deadline or (45.0 if args.quick else 180.0),
-                apps=APPS + tuple(CONTROLS) if args.controls else APPS)
+                apps=APPS + tuple(CONTROLS) if args.controls else APPS, pin=args.pin)
+    if plan.pin:
+        if not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+            parser.error("--pin needs Linux and at least 2 usable CPUs")
+        os.sched_setaffinity(0, {0})
     if not loads or min(loads) < 1 or plan.reps < 1 or plan.e2e < 0:
         parser.error("loads, --reps must be positive and --e2e not negative")
 
     def progress(text: str) -> None:
-        print(f"  … {text}", file=sys.stderr, flush=True)
+        if args.verbose:
+            print(f"  … {text}", file=sys.stderr, flush=True)
 
     started = time.monotonic()
     loadavg = [round(x, 2) for x in os.getloadavg()]
@@ -724,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
         "plan": asdict(plan),
         "config": str(config_path),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "loadavg_before": loadavg},
+                    "loadavg_before": loadavg, "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "summary": summary,
         "targets": evaluate(summary, plan.loads),
         "e2e": result["e2e"],

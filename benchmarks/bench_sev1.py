@@ -73,15 +73,13 @@ async def run(runs: int, latency: float) -> dict[str, list[float]]:
             try:
                 async with SlackDriver(events_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET,
                                        sandbox=sandbox) as slack:
-                    number = 0
-                    for _ in range(runs):
+                    for number in range(1, runs + 1):
                         sandbox.set_latency(0)
                         await slack.slash_command(user_id=AGENT.user_id, command="/ticket")
                         view = await sandbox.wait_for(lambda: sandbox.latest_view_for(AGENT.user_id))
                         sandbox.set_latency(latency)
                         pagerduty.set_latency(latency)
                         statuspage.set_latency(latency)
-                        number += 1
                         started, wall = time.perf_counter(), time.time()
                         await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=SEV1)
                         results["concurrent"].append(await _wait_done(bot, number) - started)

@@ -71,7 +71,8 @@ def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, command
 
 def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime | None) -> list[Block]:
     outcome = incident.step(step)
-    retry = f" The bot retries {slack_date(next_retry, '{time}')}" if next_retry else ""
+    retry = (f" The bot retries {slack_date(next_retry, '{time}')} and keeps retrying"
+             if next_retry else " The bot keeps retrying")
     return [
         section(f"⚠️ *{step.label} failed* for ticket #{incident.ticket_number}: {outcome.detail or ''}."
                 f"{retry} until it works or someone gives up."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,15 @@ from bot.domain import Severity, Ticket
 SEVERITY_MARK = {Severity.SEV1: "🔴", Severity.SEV2: "🟠", Severity.SEV3: "🟡", Severity.SEV4: "⚪"}
 
 
+_CHANGED_BY = re.compile(r"^(Changed by <@[A-Z0-9]+>: )(.*)$", re.DOTALL)
+
+
+def reason_text(reason: str) -> str:
+    """The mention of who changed it stays live; the words they typed are escaped."""
+    match = _CHANGED_BY.match(reason)
+    return match.group(1) + escape(match.group(2)) if match else escape(reason)
+
+
 def card_title(ticket: Ticket) -> str:
     return f"{ticket.severity} · #{ticket.number} {ticket.summary}"
 
@@ -47,7 +57,7 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     env = ticket.environment
     blocks: list[Block] = [
         header(f"{SEVERITY_MARK[ticket.severity]} {card_title(ticket)}"),
-        section(f"*{ticket.severity}*  ·  {escape(ticket.severity_reason)}"),
+        section(f"*{ticket.severity}*  ·  {reason_text(ticket.severity_reason)}"),
         fields(
             ("Customer", f"`{escape(ticket.workspace_id)}`"),
             ("Plan tier", ticket.plan_tier.label),
@@ -116,8 +126,9 @@ def first_touch_draft(ticket: Ticket, *, next_update: datetime, zone: str) -> st
 def draft_message(ticket: Ticket, *, next_update: datetime, zone: str) -> list[Block]:
     quoted = "\n".join(f">{escape(line)}" if line else ">" for line in
                        first_touch_draft(ticket, next_update=next_update, zone=zone).splitlines())
-    where = f" in <{ticket.helpdesk_link}|the help desk conversation>" if _link(ticket.helpdesk_link) and \
-        ticket.helpdesk_link and ticket.helpdesk_link.startswith("http") else ""
+    link = _link(ticket.helpdesk_link)
+    # Only a link Slack can't misread becomes one; anything else is left out rather than half-escaped.
+    where = f" in <{ticket.helpdesk_link}|the help desk conversation>" if link and link.startswith("<") else ""
     return [
         section(f"{user(ticket.filed_by)} here is a first reply to send{where}, then press *First response sent*:"),
         section(quoted),
@@ -158,7 +169,8 @@ def home_view(tickets: list[Ticket], *, now: datetime) -> dict[str, object]:
         if ticket.first_response_at:
             sla = "first response sent ✅"
         else:
-            sla = f"first response due {countdown(ticket.first_response_due, now)}"
+            left = countdown(ticket.first_response_due, now)
+            sla = f"first response {left}" if left.startswith("overdue") else f"first response due {left}"
         blocks.append(section(f"{SEVERITY_MARK[ticket.severity]} *{ticket.severity}* · *#{ticket.number}* "
                               f"{escape(ticket.summary)}\n{ticket.plan_tier.label} · `{escape(ticket.workspace_id)}` "
                               f"· {sla}"))

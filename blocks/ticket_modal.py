@@ -120,6 +120,6 @@ def severity_modal(*, ticket_number: int, current: Severity, current_impact: Imp
 def timezone_options(query: str, zones: list[str], limit: int = 100) -> list[dict[str, Any]]:
     """Options for the searchable time-zone select: matches on any part of the IANA name."""
     needle = query.strip().lower().replace(" ", "_")
-    matches = [z for z in zones if needle in z.lower()] if needle else zones
+    matches = [z for z in zones if needle in z.lower()]  # a new list: the caller's stays as it was
     matches.sort(key=lambda z: (not z.lower().split("/")[-1].startswith(needle), z))
     return [option(z.replace("_", " "), z) for z in matches[:limit]]

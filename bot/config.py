@@ -450,7 +450,7 @@ class EnvSettings:
             return value or None
 
         port_text = opt("PORT") or "3000"
-        if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) < 65536:
             raise ConfigError("PORT", f"{port_text!r} is not a TCP port number")
         api_url = opt("SLACK_API_URL") or cls.slack_api_url
         settings = cls(

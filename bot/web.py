@@ -54,9 +54,13 @@ class SlackEndpoint:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             body = None
-        if body is None or not self._verifier.is_valid(
+        try:
+            signed = body is not None and self._verifier.is_valid(
                 body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-                signature=request.headers.get("X-Slack-Signature", "")):
+                signature=request.headers.get("X-Slack-Signature", ""))
+        except ValueError:  # a missing or non-numeric timestamp
+            signed = False
+        if not signed or body is None:
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             reason = malformed_reason(body, request.headers.get("Content-Type", ""))

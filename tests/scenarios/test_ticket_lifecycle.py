@@ -114,6 +114,31 @@ async def test_credentials_are_removed_before_storage_and_display(slack: SlackDr
         assert any(kind in r for r in ticket.redactions), kind
 
 
+async def test_credentials_in_other_fields_are_removed_too(slack: SlackDriver, sandbox: SlackSandbox,
+                                                          bot: SupportBot) -> None:
+    values = ticket_values(**{
+        "Summary": "Webhook fails with token xoxb-1234-5678-abcdefgh",
+        "What was expected": "A 200 for Authorization: Bearer abc.def.ghi123456",
+        "URL or API endpoint": "https://app.acme.example/billing?api_key=SECRET123&page=2",
+        "Screenshot, Loom or HAR link": "https://files.acme.example/har?token=SECRET456",
+    })
+    await file_ticket(slack, sandbox, values=values)
+    card = await _card(sandbox)
+    notice = await _thread_reply(sandbox, card, "removed credentials")
+    ticket = await _ticket(bot)
+    stored = " ".join(str(v) for v in (ticket.summary, ticket.expected, ticket.environment.url,
+                                       ticket.attachment_link))
+    everything = stored + str(card.blocks) + card.text + "".join(
+        str(m.blocks) + m.text for m in sandbox.history(TRIAGE, thread_ts=card.ts))
+    for secret in ("xoxb-1234-5678-abcdefgh", "abc.def.ghi123456", "SECRET123", "SECRET456"):
+        assert secret not in everything, secret
+    assert ticket.summary.startswith("Webhook fails with token")
+    assert ticket.environment.url is not None and ticket.environment.url.endswith("&page=2")
+    told = _mrkdwn(notice.blocks)
+    for where in ("Summary", "What was expected", "URL", "Screenshot"):
+        assert f"in {where}" in told, where
+
+
 # -- 2. escaping -----------------------------------------------------------------------------------------------
 async def test_user_text_reaches_slack_escaped_without_live_mentions(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
@@ -373,9 +398,12 @@ async def test_outsider_pressing_card_buttons_is_told_why_and_nothing_changes(
     responses = await asyncio.gather(
         slack.click(user_id=OUTSIDER.user_id, action_id="ticket_change_severity", message=card),
         slack.click(user_id=OUTSIDER.user_id, action_id="ticket_first_response", message=card))
-    told = await sandbox.wait_for(lambda: [e.text for e in sandbox.ephemerals
-                                           if e.user == OUTSIDER.user_id and e.channel == TRIAGE][1:] and
-                                  [e.text for e in sandbox.ephemerals if e.user == OUTSIDER.user_id])
+
+    def explanations() -> list[str] | None:
+        texts = [e.text for e in sandbox.ephemerals if e.user == OUTSIDER.user_id and e.channel == TRIAGE]
+        return texts if len(texts) >= 2 else None
+
+    told = await sandbox.wait_for(explanations)
     assert len(told) == 2 and all("Only members of <!subteam^S0AGENTS01>" in text for text in told)
     assert any("change a ticket's severity" in text for text in told)
     assert any("mark a first response" in text for text in told)
@@ -409,6 +437,19 @@ async def test_app_home_lists_the_agents_open_tickets_with_their_countdown(
     await slack.app_home_opened(user_id=LEAD.user_id)
     lead_home = await sandbox.wait_for(lambda: sandbox.home_views.get(LEAD.user_id))
     assert "#1" not in _mrkdwn(lead_home["blocks"]) and "no open tickets" in _mrkdwn(lead_home["blocks"])
+
+
+async def test_app_home_says_plainly_when_a_first_response_is_overdue(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
+    await file_ticket(slack, sandbox)
+    await _card(sandbox)
+    clock.advance(timedelta(hours=1, minutes=10))
+    await slack.app_home_opened(user_id=AGENT.user_id)
+    home = await sandbox.wait_for(lambda: sandbox.home_views.get(AGENT.user_id))
+    text = _mrkdwn(home["blocks"])
+    assert "overdue by 10 min" in text
+    # Reads as English: not "first response due overdue by 10 min".
+    assert "due overdue" not in text, text
 
 
 # -- 8. restart ------------------------------------------------------------------------------------------------

@@ -1,0 +1,309 @@
+"""Faults at the edges: forged or malformed requests, Slack refusing calls, the database refusing or vanishing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import SupportBot
+from bot.sandbox.driver import VERIFICATION_TOKEN, SlackDriver, sign_request
+from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.view_state import build_state
+from bot.sandbox.workspace import AGENT, GENERAL, file_ticket, ticket_values
+from storage.repositories import audit, timers
+from storage.repositories import tickets as ticket_repo
+from tests.conftest import SIGNING_SECRET
+
+TRIAGE = "C0TRIAGE01"
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def _db_path(bot: SupportBot) -> Path:
+    database = make_url(bot.settings.env.database_url).database
+    assert database
+    return Path(database)
+
+
+def _sqlite(bot: SupportBot) -> sqlite3.Connection:
+    return sqlite3.connect(_db_path(bot), timeout=5, isolation_level=None)
+
+
+async def _count(bot: SupportBot) -> int:
+    async with bot.sessions() as session:
+        return await ticket_repo.count_tickets(session)
+
+
+def _submission_body(sandbox: SlackSandbox, view_id: str) -> str:
+    """The form body Slack POSTs when the agent submits this view filled with a valid ticket."""
+    body = sandbox.views[view_id].to_api()
+    body["state"] = {"values": build_state(body["blocks"], ticket_values())}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0SANDBOX", "domain": "sandbox"},
+        "user": {"id": AGENT.user_id, "username": "ava", "name": "ava", "team_id": "T0SANDBOX"},
+        "api_app_id": sandbox.app_id,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": sandbox.issue_trigger_id(AGENT.user_id, view_id=view_id),
+        "view": body,
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
+async def _open_intake(slack: SlackDriver, sandbox: SlackSandbox) -> str:
+    await slack.slash_command(user_id=AGENT.user_id, command="/ticket", channel_id=GENERAL)
+    view = await sandbox.wait_for(lambda: sandbox.latest_view_for(AGENT.user_id))
+    return view.id
+
+
+def _slash_fields(sandbox: SlackSandbox, **overrides: str | None) -> str:
+    fields: dict[str, str | None] = {
+        "token": VERIFICATION_TOKEN, "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": GENERAL,
+        "channel_name": "general", "user_id": AGENT.user_id, "user_name": "ava", "command": "/ticket",
+        "text": "", "api_app_id": sandbox.app_id, "is_enterprise_install": "false",
+        "response_url": sandbox.issue_response_url(GENERAL, AGENT.user_id),
+        "trigger_id": sandbox.issue_trigger_id(AGENT.user_id),
+    }
+    fields.update(overrides)
+    return urlencode({k: v for k, v in fields.items() if v is not None})
+
+
+# -- 1. unsigned and forged requests ---------------------------------------------------------------------------
+def _forgeries() -> list[Any]:
+    now = int(time.time())
+    return [
+        pytest.param({"sign": False}, id="unsigned"),
+        pytest.param({"signing_secret": "not-the-signing-secret"}, id="wrong-secret"),
+        pytest.param({"timestamp": now - 5 * 60 - 30}, id="timestamp-5.5-minutes-old"),
+        pytest.param({"timestamp": now - 60 * 60}, id="timestamp-an-hour-old"),
+        pytest.param({"headers": {"X-Slack-Signature": sign_request(SIGNING_SECRET, now, b"payload=%7B%7D")}},
+                     id="signature-of-another-body"),
+        pytest.param({"headers": {"X-Slack-Request-Timestamp": "yesterday"}}, id="non-numeric-timestamp"),
+        pytest.param({"headers": {"X-Slack-Signature": "v0=" + "0" * 64}}, id="zero-signature"),
+    ]
+
+
+@pytest.mark.parametrize("forgery", _forgeries())
+async def test_a_request_that_is_not_signed_by_slack_gets_401_and_stores_nothing(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, forgery: dict[str, Any]) -> None:
+    body = _submission_body(sandbox, await _open_intake(slack, sandbox))
+    response = await slack.post_raw(body, **forgery)
+    assert response.status == 401, (response.status, response.body)
+    assert await _count(bot) == 0
+    assert sandbox.calls_to("chat.postMessage") == []
+    # The same body, signed by Slack, is a perfectly good submission: the signature alone made the difference.
+    accepted = await slack.post_raw(body)
+    assert accepted.status == 200 and not accepted.body
+    assert await _count(bot) == 1
+    await sandbox.wait_for(lambda: sandbox.history(TRIAGE))
+
+
+# -- 2. signed but malformed -----------------------------------------------------------------------------------
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    pytest.param("payload=not-json", FORM, id="payload-not-json"),
+    pytest.param(urlencode({"payload": '{"no":"type"}'}), FORM, id="payload-without-type"),
+    pytest.param(urlencode({"payload": '{"type": 7}'}), FORM, id="payload-type-not-a-string"),
+    pytest.param(urlencode({"payload": '{"type": "view_submission"'}), FORM, id="payload-truncated-json"),
+    pytest.param(urlencode({"payload": "[1,2]"}), FORM, id="payload-json-list"),
+    pytest.param("[1,2]", "application/json", id="json-list-body"),
+    pytest.param('{"no": "type"}', "application/json", id="json-body-without-type"),
+    pytest.param('{"type": "event_callback"', "application/json", id="json-body-truncated"),
+    pytest.param("hello=world", FORM, id="form-without-payload-or-command"),
+    pytest.param("", FORM, id="empty-body"),
+])
+async def test_a_signed_but_malformed_request_gets_400_and_stores_nothing(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, body: str, content_type: str) -> None:
+    response = await slack.post_raw(body, content_type=content_type)
+    assert response.status == 400, (response.status, response.body)
+    assert response.json is not None and response.json.get("error") == "malformed payload"
+    assert await _count(bot) == 0
+    assert [c.method for c in sandbox.calls if c.method != "auth.test"] == []
+
+
+@pytest.mark.parametrize("overrides", [
+    pytest.param({"trigger_id": None}, id="no-trigger-id"),
+    pytest.param({"trigger_id": ""}, id="empty-trigger-id"),
+    pytest.param({"user_id": None}, id="no-user-id"),
+])
+async def test_a_slash_command_without_its_trigger_or_user_gets_400_and_opens_nothing(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, overrides: dict[str, str | None]) -> None:
+    response = await slack.post_raw(_slash_fields(sandbox, **overrides))
+    assert response.status == 400, (response.status, response.body)
+    assert response.json is not None and "slash command without" in response.json["detail"]
+    await asyncio.sleep(0.1)
+    assert sandbox.views == {} and sandbox.calls_to("views.open") == []
+    assert await _count(bot) == 0
+    # The control: the complete command opens the modal.
+    assert (await slack.post_raw(_slash_fields(sandbox))).status == 200
+    await sandbox.wait_for(lambda: sandbox.latest_view_for(AGENT.user_id))
+
+
+# -- 3. Slack rate-limits the card -----------------------------------------------------------------------------
+async def test_a_ratelimited_card_is_retried_after_retry_after_and_posted_once(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    sandbox.fail_next("chat.postMessage", "ratelimited", retry_after=1)
+    _, response = await file_ticket(slack, sandbox)
+    assert response.status == 200 and not response.body
+    card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
+    await asyncio.sleep(0.2)
+
+    posts = sandbox.calls_to("chat.postMessage")
+    top_level = [c for c in posts if not c.params.get("thread_ts")]
+    assert [(c.ok, c.error) for c in top_level] == [(False, "ratelimited"), (True, None)]
+    assert top_level[1].at - top_level[0].at >= 1.0  # Retry-After was honoured
+    assert len(sandbox.history(TRIAGE)) == 1
+    assert "#1 Invoices page shows a blank screen" in card.text
+    async with bot.sessions() as session:
+        ticket = await ticket_repo.get_ticket(session, number=1)
+    assert ticket is not None and ticket.card_ts == card.ts
+    assert not [e for e in sandbox.ephemerals if e.user == AGENT.user_id]  # nobody was bothered
+
+
+# -- 4. Slack refuses the card ---------------------------------------------------------------------------------
+async def test_a_refused_card_is_explained_to_the_agent_and_the_ticket_is_kept(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    sandbox.fail_next("chat.postMessage", "channel_not_found")
+    _, response = await file_ticket(slack, sandbox)
+    assert response.status == 200 and not response.body
+    told = await sandbox.wait_for(lambda: next((e for e in sandbox.ephemerals if e.user == AGENT.user_id), None))
+    assert "channel_not_found" in told.text and "#1" in told.text and "saved" in told.text
+    assert told.channel == GENERAL  # where the agent typed /ticket
+
+    assert sandbox.history(TRIAGE) == []
+    assert await _count(bot) == 1
+    async with bot.sessions() as session:
+        ticket = await ticket_repo.get_ticket(session, number=1)
+        trail = await audit.audit_trail(session, ticket_number=1)
+        pending = await timers.pending_timers(session, ticket_number=1)
+    assert ticket is not None and ticket.summary == "Invoices page shows a blank screen"
+    assert ticket.card_ts is None
+    assert [e.action for e in trail] == ["ticket_filed"]
+    assert len(pending) == 2  # the SLA is watched even without a card
+
+
+# -- 5. the database refuses the ticket ------------------------------------------------------------------------
+async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_again(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    view = sandbox.views[await _open_intake(slack, sandbox)]
+    db = _sqlite(bot)
+    try:
+        db.execute("CREATE TRIGGER t BEFORE INSERT ON tickets BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+        response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
+        assert response.acked_in_time
+        assert response.json is not None and response.json["response_action"] == "errors"
+        message = " ".join(response.json["errors"].values())
+        assert "NOT saved" in message
+        assert "disk says no" not in message  # the database's words stay in the log
+        assert not sandbox.views[view.id].closed
+        assert await _count(bot) == 0
+        assert sandbox.calls_to("chat.postMessage") == []
+        db.execute("DROP TRIGGER t")
+    finally:
+        db.close()
+
+    response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
+    assert response.status == 200 and not response.body
+    assert sandbox.views[view.id].closed
+    card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    assert "#1 Invoices page shows a blank screen" in card.text
+    assert await _count(bot) == 1
+    async with bot.sessions() as session:
+        trail = await audit.audit_trail(session, ticket_number=1)
+        pending = await timers.pending_timers(session, ticket_number=1)
+    assert [e.action for e in trail] == ["ticket_filed"]
+    assert len(pending) == 2
+
+    # Submitting that view once more (a retry from Slack) still makes one ticket and one card.
+    again = await slack.post_raw(_submission_body(sandbox, view.id))
+    assert again.status == 200
+    await asyncio.sleep(0.2)
+    assert await _count(bot) == 1 and len(sandbox.history(TRIAGE)) == 1
+
+
+async def test_a_locked_database_still_gets_the_agent_an_answer_inside_slacks_three_seconds(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    view = sandbox.views[await _open_intake(slack, sandbox)]
+    db = _sqlite(bot)
+    db.execute("BEGIN EXCLUSIVE")  # another process holds the write lock longer than Slack will wait
+    release = asyncio.get_running_loop().call_later(3.5, db.execute, "COMMIT")
+    try:
+        response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
+        await asyncio.sleep(max(0.0, 3.6 - response.elapsed))  # until the lock has gone
+    finally:
+        release.cancel()
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.close()
+    await asyncio.sleep(0.2)
+    assert await _count(bot) == 0 and sandbox.calls_to("chat.postMessage") == []
+    # The bot promises an answer within its 2-second save timeout, so the modal can say what happened.
+    assert response.acked_in_time, (response.status, response.body, round(response.elapsed, 2))
+    assert response.json is not None and response.json["response_action"] == "errors"
+    assert "NOT saved" in " ".join(response.json["errors"].values())
+
+
+# -- 6. health check -------------------------------------------------------------------------------------------
+async def test_healthz_is_200_with_the_database_and_503_without(bot: SupportBot) -> None:
+    url = f"http://127.0.0.1:{bot.port}/healthz"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.status == 200
+            assert await response.json() == {"ok": True, "database": "up"}
+
+        await bot.engine.dispose()
+        directory = _db_path(bot).parent
+        moved = directory.with_name(directory.name + "-moved")
+        directory.rename(moved)
+        try:
+            async with http.get(url) as response:
+                assert response.status == 503
+                assert await response.json() == {"ok": False, "database": "down"}
+            assert not directory.exists()  # the check did not quietly create an empty database elsewhere
+        finally:
+            moved.rename(directory)
+
+        async with http.get(url) as response:
+            assert response.status == 200  # and it recovers once the database is back
+
+
+# -- 7. the audit log is append-only ---------------------------------------------------------------------------
+async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandbox: SlackSandbox,
+                                                       bot: SupportBot) -> None:
+    await file_ticket(slack, sandbox)
+    await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    async with bot.sessions() as session:
+        before = await audit.audit_trail(session, ticket_number=1)
+    assert [e.action for e in before] == ["ticket_filed"]
+
+    db = _sqlite(bot)
+    try:
+        for statement in ("UPDATE audit_log SET actor = 'U0MALLORY1'",
+                          "UPDATE audit_log SET after = NULL WHERE ticket_number = 1",
+                          "DELETE FROM audit_log WHERE ticket_number = 1",
+                          "DELETE FROM audit_log"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                db.execute(statement)
+        # Appending is still allowed.
+        db.execute("INSERT INTO audit_log (ticket_number, action, actor, at) "
+                   "VALUES (1, 'note', 'U0LEAD0001', '2026-11-23 19:05:00')")
+    finally:
+        db.close()
+
+    async with bot.sessions() as session:
+        after = await audit.audit_trail(session, ticket_number=1)
+    assert after[0] == before[0]
+    assert [e.action for e in after] == ["ticket_filed", "note"]
