@@ -46,22 +46,33 @@ def _text(view: Mapping[str, Any], block: F) -> str:
 def is_api_endpoint(url: str) -> bool:
     if _ENDPOINT.match(url):
         return True
-    parts = urlsplit(url)
-    return parts.hostname is not None and (parts.hostname.startswith("api.") or parts.path.startswith("/api/"))
+    try:
+        parts = urlsplit(url)
+        return parts.hostname is not None and (parts.hostname.startswith("api.") or parts.path.startswith("/api/"))
+    except ValueError:
+        return False
 
 
 def url_problem(url: str) -> str | None:
     if _ENDPOINT.match(url):
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # urlsplit refuses malformed brackets such as https://[oops
+        return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
+    if parts.scheme not in ("http", "https") or not hostname:
         return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
     return None
 
 
 def link_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return "Enter a link that starts with https://"
+    if parts.scheme not in ("http", "https") or not hostname:
         return "Enter a link that starts with https://"
     return None
 

@@ -21,7 +21,7 @@ _RULES = (
           re.compile(r"(?i)\b(authorization\s*[:=]\s*(?:bearer|basic|token)?\s*)[^\s\"',;]+"), r"\1" + MASK),
     _Rule("a bearer token", re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
     _Rule("a cookie", re.compile(r"(?im)\b((?:set-)?cookie\s*:\s*)[^\n]+"), r"\1" + MASK),
-    _Rule("a Slack token", re.compile(r"\bx(?:ox[abposrec]|app)-[A-Za-z0-9-]{6,}"), MASK),
+    _Rule("a Slack token", re.compile(r"x(?:ox[abposrec]|app)-[A-Za-z0-9-]{6,}"), MASK),
     _Rule("a JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     _Rule("a password in a URL", re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)"),
           r"\1" + MASK + r"\2"),
