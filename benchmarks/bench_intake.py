@@ -320,10 +320,11 @@ class Bench:
         self.sandbox = sandbox
         self.urls = urls
         self.alive = alive  # raises RunBroken when a server has died
+        self.triage_channel = "C0TRIAGE01"  # where ticket cards go; run() sets it from the config
 
     async def commands(self, app: str, n: int, *, text: str = "",
                        session: aiohttp.ClientSession | None = None) -> tuple[list[Sample], dict[str, Any]]:
-        """n concurrent /ticket commands to app; for ours also waits for (and returns) their views.open calls."""
+        """n concurrent /ticket commands to app; when it opens a modal, also waits for the views.open calls."""
         own = session is None
         s = session or client_session(n)
         try:
@@ -412,8 +413,6 @@ class Bench:
             "submissions_rejected": len(rejected),
             "rejections": sorted({f"{x.status} {x.body[:160]}" for x in rejected})[:5],
         }
-
-    triage_channel = "C0TRIAGE01"
 
     async def _wait_cards(self, since: int, channel: str, tags: set[str]) -> dict[str, Any]:
         """Top-level chat.postMessage calls to the triage channel (the cards), until one per tag or timeout."""

@@ -23,7 +23,14 @@ def escape(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    # Never end inside an escaped entity (&amp; &lt; &gt;): Slack would show the half of it literally.
+    amp = cut.rfind("&", max(0, len(cut) - 4))
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:

@@ -42,10 +42,10 @@ def parse_duration(text: object, key: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise ConfigError(key, f"bad duration {text!r} (use a number and a unit: 90s, 30m, 4h, 1d)")
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise ConfigError(key, f"duration {text!r} must be more than zero")
-    return timedelta(seconds=seconds)
+    duration = timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if duration < timedelta(milliseconds=1):  # checked after rounding: "0.0001ms" is zero to timedelta
+        raise ConfigError(key, f"duration {text!r} must be more than zero (at least 1ms)")
+    return duration
 
 
 class _Section:

@@ -9,7 +9,8 @@ from bot.redaction import redact
 
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}")
 # Identifiers shaped like ours or like common request IDs: ws_4f2a9c, req-91ab…, UUIDs.
-_INTERNAL_ID = re.compile(r"(?i)\b(?:ws|wks|workspace|req|request)[-_][A-Za-z0-9]{4,}\b|"
+# A digit is required, so "workspace-level" or "request-level" stay ordinary English.
+_INTERNAL_ID = re.compile(r"(?i)\b(?:ws|wks|workspace|req|request)[-_](?=[A-Za-z]*\d)[A-Za-z0-9]{4,}\b|"
                           r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 
 _AREA = {Category.AUTH: "sign-in", Category.BILLING: "billing", Category.INTEGRATION: "integrations",

@@ -32,6 +32,12 @@ WARNING = "first_response_warning"
 BREACH = "first_response_breach"
 # Filing must finish inside Slack's 3-second window so the modal can still show an error.
 SAVE_TIMEOUT_SECONDS = 2.0
+_NOT_SAVED = ("The ticket was NOT saved: the database did not answer. Your input is still here: press "
+              "File ticket again.")
+
+
+class _SaveAbandoned(Exception):
+    """Raised inside a save that outlived its timeout, so its transaction rolls back."""
 
 
 class IncidentOpener(Protocol):
@@ -59,6 +65,7 @@ class TicketService:
         self._slack = slack
         self._directory = directory
         self._clock = clock
+        self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
         # Set at composition: a ticket that becomes SEV1 opens an incident at once.
         self.incidents: IncidentOpener | None = None
 
@@ -68,12 +75,23 @@ class TicketService:
     async def file(self, form: TicketForm, *, filed_by: str, submission_key: str,
                    origin_channel: str | None) -> FiledTicket:
         draft = self._draft(form, filed_by=filed_by, origin_channel=origin_channel)
+        abandoned = asyncio.Event()
+        saving = asyncio.ensure_future(self._store(draft, submission_key, abandoned))
+        # asyncio.wait, not wait_for: a write stuck on a database lock cannot be cancelled promptly, and the
+        # modal must hear back within Slack's 3 seconds. The abandoned save rolls back when the lock frees.
+        done, _ = await asyncio.wait({saving}, timeout=SAVE_TIMEOUT_SECONDS)
+        if not done:
+            abandoned.set()
+            self._abandoned_saves.add(saving)
+            saving.add_done_callback(self._abandoned_saves.discard)
+            saving.add_done_callback(lambda task: task.exception() if not task.cancelled() else None)
+            log.error("ticket not saved: the database did not answer within %.1f s", SAVE_TIMEOUT_SECONDS)
+            raise TicketNotSaved(_NOT_SAVED)
         try:
-            return await asyncio.wait_for(self._store(draft, submission_key), SAVE_TIMEOUT_SECONDS)
-        except (SQLAlchemyError, TimeoutError, OSError) as exc:
+            return saving.result()
+        except (SQLAlchemyError, OSError) as exc:
             log.error("ticket not saved: %s", type(exc).__name__)
-            raise TicketNotSaved("The ticket was NOT saved: the database did not answer. Your input is still "
-                                 "here: press File ticket again.") from exc
+            raise TicketNotSaved(_NOT_SAVED) from exc
 
     def _draft(self, form: TicketForm, *, filed_by: str, origin_channel: str | None) -> repo.TicketDraft:
         assert form.impact is not None and form.plan_tier is not None, "parse() guarantees these"
@@ -108,7 +126,7 @@ class TicketService:
             redactions=tuple(found), origin_channel=origin_channel,
         )
 
-    async def _store(self, draft: repo.TicketDraft, submission_key: str) -> FiledTicket:
+    async def _store(self, draft: repo.TicketDraft, submission_key: str, abandoned: asyncio.Event) -> FiledTicket:
         async with self._sessions.begin() as session:
             ticket, created = await repo.insert_ticket_once(session, draft=draft, submission_key=submission_key)
             if created:
@@ -120,6 +138,8 @@ class TicketService:
                 await audit.append_audit_event(session, ticket_number=ticket.number, action="ticket_filed",
                                                actor=ticket.filed_by, at=ticket.filed_at, before=None,
                                                after={**_audit_view(ticket), "redactions": list(ticket.redactions)})
+            if abandoned.is_set():
+                raise _SaveAbandoned  # the agent was told it was not saved: roll back rather than surprise them
         return FiledTicket(ticket=ticket, created=created)
 
     async def announce(self, ticket: Ticket) -> None:

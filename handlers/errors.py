@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,3 +44,28 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
         await client.chat_postEphemeral(channel=channel, user=user, text=text)
     except SlackApiError as exc:
         log.warning("could not show an error to %s: %s", user, exc.response.get("error"))
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
+    """Runs a listener and turns its exceptions into what the user sees.
+
+    Bolt's own error path resets an acknowledgement that was already sent when a listener raises just
+    after `ack()`, so Slack got a 404 after 3 seconds instead of the 200 it was owed. Catching here keeps
+    the ack, still shows the error through `show_error`, and acks a request the listener never reached.
+    """
+    names = inspect.getfullargspec(listener).args
+
+    async def run(args: AsyncArgs) -> None:
+        kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
+        try:
+            await listener(**kwargs)
+        except Exception as error:
+            if args.ack.response is None:
+                await args.ack()
+            await show_error(error, args.body, args.client)
+
+    run.__name__ = run.__qualname__ = listener.__name__
+    return run

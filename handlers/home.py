@@ -10,10 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks.ticket_card import home_view
 from bot.clock import Clock
 from bot.tickets import TicketService
+from handlers.errors import guarded
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(publish_home)
+    app.event("app_home_opened")(guarded(publish_home))
 
 
 async def publish_home(event: dict[str, Any], client: AsyncWebClient, tickets: TicketService, clock: Clock) -> None:

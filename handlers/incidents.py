@@ -15,15 +15,16 @@ from bot.errors import UnknownTicket
 from bot.incidents import IncidentService
 from bot.intake import state_value
 from bot.status_updates import StatusCadence, StatusDraft
+from handlers.errors import guarded
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/status")(status_command)
-    app.action(Action.POST_STATUS.value)(open_status_modal)
-    app.view(Callback.STATUS_SUBMIT.value)(publish_status)
-    app.action(Action.TAKE_COMMAND.value)(take_command)
-    app.action(Action.RETRY_STEP.value)(retry_step)
-    app.action(Action.GIVE_UP_STEP.value)(give_up_step)
+    app.command("/status")(guarded(status_command))
+    app.action(Action.POST_STATUS.value)(guarded(open_status_modal))
+    app.view(Callback.STATUS_SUBMIT.value)(guarded(publish_status))
+    app.action(Action.TAKE_COMMAND.value)(guarded(take_command))
+    app.action(Action.RETRY_STEP.value)(guarded(retry_step))
+    app.action(Action.GIVE_UP_STEP.value)(guarded(give_up_step))
 
 
 async def status_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,

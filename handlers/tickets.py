@@ -16,17 +16,18 @@ from bot.domain import Impact
 from bot.errors import TicketNotSaved
 from bot.intake import TicketForm, state_value
 from bot.tickets import TicketService
+from handlers.errors import guarded
 
 _ZONES = sorted(available_timezones())
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/ticket")(open_ticket_modal)
-    app.options(TicketField.CUSTOMER_TIMEZONE.value)(suggest_timezones)
-    app.view(Callback.TICKET_SUBMIT.value)(file_ticket)
-    app.action(Action.FIRST_RESPONSE.value)(mark_first_response)
-    app.action(Action.CHANGE_SEVERITY.value)(open_severity_modal)
-    app.view(Callback.SEVERITY_SUBMIT.value)(change_severity)
+    app.command("/ticket")(guarded(open_ticket_modal))
+    app.options(TicketField.CUSTOMER_TIMEZONE.value)(guarded(suggest_timezones))
+    app.view(Callback.TICKET_SUBMIT.value)(guarded(file_ticket))
+    app.action(Action.FIRST_RESPONSE.value)(guarded(mark_first_response))
+    app.action(Action.CHANGE_SEVERITY.value)(guarded(open_severity_modal))
+    app.view(Callback.SEVERITY_SUBMIT.value)(guarded(change_severity))
 
 
 async def open_ticket_modal(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,

@@ -84,8 +84,8 @@ def assert_valid_blocks(blocks: list[dict[str, Any]], *, max_blocks: int = 50) -
     assert 1 <= len(blocks) <= max_blocks
     parsed = Block.parse_all(blocks)
     assert all(b is not None for b in parsed), [b["type"] for b in blocks]
-    for block in parsed:
-        block.validate_json()
+    for parsed_block in parsed:
+        parsed_block.validate_json()
     dumped = [b.to_dict() for b in parsed]
     assert len(dumped) == len(blocks)
     assert dumped == blocks  # nothing slack_sdk does not know about was silently dropped
@@ -137,6 +137,16 @@ def texts(blocks: list[dict[str, Any]]) -> list[str]:
         elif block["type"] == "context":
             found += [e["text"] for e in block["elements"]]
     return found
+
+
+def home(tickets: list[Ticket], now: datetime = NOW) -> dict[str, Any]:
+    view: dict[str, Any] = cards.home_view(tickets, now=now)
+    return view
+
+
+def home_blocks(tickets: list[Ticket]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = home(tickets)["blocks"]
+    return blocks
 
 
 def of_type(blocks: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -192,8 +202,8 @@ def every_view() -> dict[str, dict[str, Any]]:
         "severity_modal": modals.severity_modal(ticket_number=42, current=Severity.SEV2,
                                                 current_impact=Impact.MAJOR_BROKEN),
         "status_modal": inc.status_modal(make_incident(), channel_id="C0INC0042"),
-        "home_view": cards.home_view([make_ticket(), make_sev1(number=43, first_response_at=NOW)], now=NOW),
-        "home_view_empty": cards.home_view([], now=NOW),
+        "home_view": home([make_ticket(), make_sev1(number=43, first_response_at=NOW)]),
+        "home_view_empty": home([]),
     }
 
 
@@ -204,7 +214,7 @@ def test_every_view_parses_and_validates(name: str) -> None:
 
 def test_home_view_caps_the_list_below_slacks_100_blocks() -> None:
     tickets = [make_ticket(number=n) for n in range(1, 120)]
-    view = cards.home_view(tickets, now=NOW)
+    view = home(tickets)
     assert_valid_view(view)
     assert len(view["blocks"]) <= 100
 
@@ -213,7 +223,7 @@ def test_home_view_caps_the_list_below_slacks_100_blocks() -> None:
 
 def test_ticket_modal_fields_and_impact_question() -> None:
     view = modals.ticket_modal(summary="Invoices page 500", private_metadata={"channel": "C1"})
-    assert view["callback_id"] == Callback.TICKET_SUBMIT == "ticket_submit"
+    assert view["callback_id"] == Callback.TICKET_SUBMIT.value == "ticket_submit"
     assert json.loads(view["private_metadata"]) == {"channel": "C1"}
     inputs = {b["block_id"]: b for b in of_type(view["blocks"], "input")}
     assert list(inputs) == [f.value for f in TicketField]
@@ -335,14 +345,14 @@ def test_reminder_breach_redaction_and_severity_notes() -> None:
 
 
 def test_home_view_lists_open_tickets() -> None:
-    view = cards.home_view([make_ticket(), make_sev1(number=43, first_response_at=NOW)], now=NOW)
+    view = home([make_ticket(), make_sev1(number=43, first_response_at=NOW)])
     assert view["type"] == "home"
     assert view["blocks"][0]["text"]["text"] == "Your open tickets"
     shown = texts(view["blocks"])
     assert shown[0].startswith("🟠 *SEV2* · *#42* Invoices page returns 500")
     assert shown[0].endswith("first response due in 1 h")
     assert shown[1].endswith("first response sent ✅")
-    empty = cards.home_view([], now=NOW)
+    empty = home([])
     assert "You have no open tickets" in texts(empty["blocks"])[0]
 
 
@@ -440,7 +450,7 @@ def hostile_messages() -> dict[str, list[dict[str, Any]]]:
         "draft_message": cards.draft_message(ticket, next_update=NOW, zone="Europe/Berlin"),
         "first_response_breach": cards.first_response_breach(ticket, leads_group="S0LEADS01", now=NOW),
         "severity_changed_note": cards.severity_changed_note(ticket, after, actor="U0AGENT2"),
-        "home_view": cards.home_view([ticket], now=NOW)["blocks"],  # type: ignore[dict-item]
+        "home_view": home_blocks([ticket]),
         "kickoff": inc.kickoff(ticket, incident, card_url=None, commanders_group="S0COMMAND1"),
         "status_update_posted": inc.status_update_posted(incident, status=IncidentStatus.MONITORING,
                                                          message=HOSTILE, by="U0IC", published_to="Statuspage",
@@ -475,11 +485,16 @@ def test_card_links_with_angle_brackets_are_escaped_not_linked() -> None:
     assert "*Help desk*\nhttps://h.example/a|b" in shown
 
 
-def test_draft_message_escapes_the_help_desk_link() -> None:
-    # The intake form accepts any http(s) URL here, and draft_message wraps the raw value in <…|…>.
-    ticket = make_ticket(helpdesk_link="https://help.acme.com/t/981?q=<!channel>")
-    shown = "\n".join(texts(cards.draft_message(ticket, next_update=NOW, zone="Europe/Berlin")))
-    assert "<!channel>" not in shown
+@pytest.mark.parametrize("link", ["https://help.acme.com/t/981?q=<!channel>",
+                                  "https://help.acme.com/t/981|Verify your password here",
+                                  "https://help.acme.com/t/981>x<!here>"])
+def test_draft_message_never_wraps_an_unsafe_help_desk_link(link: str) -> None:
+    # The intake form accepts any http(s) URL here; draft_message once wrapped the raw value in <…|…>.
+    shown = "\n".join(texts(cards.draft_message(make_ticket(helpdesk_link=link), next_update=NOW,
+                                                 zone="Europe/Berlin")))
+    assert "<!channel>" not in shown and "<!here>" not in shown
+    assert "|Verify" not in shown
+    assert shown.startswith("<@U0AGENT1> here is a first reply to send")
 
 
 def test_card_shows_who_changed_the_severity_as_a_mention() -> None:
@@ -507,11 +522,20 @@ def test_long_what_happened_is_truncated(what_happened: str) -> None:
                    [f["text"] for f in b.get("fields", [])])
 
 
+@pytest.mark.parametrize("what_happened", ["&" * 3500, "a" * 2980 + "<" * 100, "a" * 2981 + ">" * 100])
+def test_truncation_never_cuts_an_entity_in_half(what_happened: str) -> None:
+    # Escaping happens before truncating, so a cut can land inside "&amp;" and show "&am…" in Slack.
+    shown = texts(cards.ticket_card(make_ticket(what_happened=what_happened), now=NOW))
+    story = next(t for t in shown if t.startswith("*What happened*"))
+    assert len(story) <= 3000
+    assert not re.search(r"&[a-z]{0,3}…$", story), story[-12:]
+
+
 def test_long_summary_header_and_modal_titles() -> None:
     ticket = make_ticket(summary="s" * 200)
     header = cards.ticket_card(ticket, now=NOW)[0]["text"]["text"]
     assert len(header) == 150
-    assert cards.home_view([ticket], now=NOW)["blocks"][0]["text"]["text"] == "Your open tickets"
+    assert home([ticket])["blocks"][0]["text"]["text"] == "Your open tickets"
     view = modals.severity_modal(ticket_number=123_456_789_012_345, current=Severity.SEV1,
                                  current_impact=Impact.PRODUCTION_DOWN)
     assert_valid_view(view)

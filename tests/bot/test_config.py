@@ -102,6 +102,8 @@ BAD = {
     "bad duration": ('[incident]\nstatus_update_every = "30 minutes"\n', "[incident] status_update_every",
                      "bad duration '30 minutes'"),
     "zero duration": ('[scheduler]\ntick = "0s"\n', "[scheduler] tick", "more than zero"),
+    # 1e-7 s passes the "> 0" check on the float, then timedelta rounds it to zero.
+    "duration rounding to zero": ('[scheduler]\ntick = "0.0001ms"\n', "[scheduler] tick", "more than zero"),
     "number as duration": ("[scheduler]\ntick = 15\n", "[scheduler] tick", "expected a duration string"),
     "unknown section": ('[slakc]\nx = 1\n', "slakc", "did you mean 'slack'"),
     "unknown far section": ('[pagerduty]\nkey = "x"\n', "pagerduty", "unknown key"),

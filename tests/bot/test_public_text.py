@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.public_text import investigating_message, leak_problem, public_title
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
 
-def make_ticket(**changes: object) -> Ticket:
+def make_ticket(**changes: Any) -> Ticket:
     ticket = Ticket(
         number=42, workspace_id="acme-prod-eu", requester_email="dana@customer.com",
         summary="Acme Corp cannot pay invoices", what_happened="Dana at Acme gets HTTP 500 on /billing",

@@ -219,6 +219,7 @@ async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_
     assert response.status == 200 and not response.body
     assert sandbox.views[view.id].closed
     card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
     assert "#1 Invoices page shows a blank screen" in card.text
     assert await _count(bot) == 1
     async with bot.sessions() as session:
@@ -284,7 +285,8 @@ async def test_healthz_is_200_with_the_database_and_503_without(bot: SupportBot)
 async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandbox: SlackSandbox,
                                                        bot: SupportBot) -> None:
     await file_ticket(slack, sandbox)
-    await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
     async with bot.sessions() as session:
         before = await audit.audit_trail(session, ticket_number=1)
     assert [e.action for e in before] == ["ticket_filed"]

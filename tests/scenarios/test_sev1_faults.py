@@ -99,8 +99,9 @@ async def test_a_failed_invite_never_loses_the_channel(
     await file_ticket(slack, sandbox, values=SEV1)
     channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"))
     await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)))
+    # The note follows the kickoff, once the invitations have been tried one by one.
+    await sandbox.wait_for(lambda: any("Could not invite" in (m.text or "") for m in sandbox.history(channel.id)))
     assert (await _incident(bot)).channel.state is StepState.DONE
-    assert any("Could not invite" in (m.text or "") for m in sandbox.history(channel.id))
 
 
 async def test_reopened_incident_pages_again_with_a_new_dedup_key(

@@ -48,7 +48,10 @@ def _action_ids(blocks: list[dict[str, Any]]) -> set[str]:
 
 
 async def _card(sandbox: SlackSandbox) -> Message:
-    return await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    """The first ticket's card, once announcing is over (the draft reply is posted after the card is recorded)."""
+    card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
+    await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
+    return card
 
 
 async def _thread_reply(sandbox: SlackSandbox, card: Message, needle: str) -> Message:
@@ -223,7 +226,6 @@ async def test_business_ticket_reminds_at_48_minutes_and_breaches_at_one_hour(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
     await file_ticket(slack, sandbox)
     card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
     ticket = await _ticket(bot)
     assert ticket.first_response_due - ticket.filed_at == timedelta(hours=1)
 
@@ -281,7 +283,6 @@ async def test_first_response_button_records_who_and_when_and_stops_the_timers(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
     await file_ticket(slack, sandbox)
     card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
     stale = copy.deepcopy(card)  # what a second browser tab still shows
     thread_before = len(sandbox.history(TRIAGE, thread_ts=card.ts))
 
@@ -329,7 +330,6 @@ async def test_change_severity_updates_the_card_audits_and_notes_it_in_the_threa
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     await file_ticket(slack, sandbox)
     card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
     view = await _open_severity_modal(slack, sandbox, card, AGENT.user_id)
     assert "SEV2" in _mrkdwn(view.view["blocks"])
 
@@ -392,7 +392,6 @@ async def test_outsider_pressing_card_buttons_is_told_why_and_nothing_changes(
     sandbox.channels[TRIAGE].members.append(OUTSIDER.user_id)
     await file_ticket(slack, sandbox)
     card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
     before = copy.deepcopy(card.blocks)
 
     responses = await asyncio.gather(
@@ -458,7 +457,6 @@ async def test_timers_and_numbering_survive_a_restart(
         start_bot: Callable[..., Any], vendor_env: dict[str, Any]) -> None:
     await file_ticket(slack, sandbox)
     card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
     await slack.close()
     await bot.stop()
 
@@ -477,6 +475,7 @@ async def test_timers_and_numbering_survive_a_restart(
     second = await sandbox.wait_for(lambda: next((m for m in sandbox.history(TRIAGE)
                                                   if "Second ticket" in m.text), None))
     assert "#2 Second ticket after the restart" in second.text
+    await _thread_reply(sandbox, second, "first reply")
     assert (await _ticket(restarted, 2)).card_ts == second.ts
     assert await _count(restarted) == 2
 
@@ -485,8 +484,7 @@ async def test_timers_and_numbering_survive_a_restart(
 async def test_a_redelivered_home_event_publishes_again_and_creates_nothing(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     await file_ticket(slack, sandbox)
-    card = await _card(sandbox)
-    await _thread_reply(sandbox, card, "first reply")
+    await _card(sandbox)
     messages, trail = len(sandbox.messages), await _trail(bot)
 
     event = {"type": "app_home_opened", "user": AGENT.user_id, "channel": "D0AGENTDM1", "tab": "home",

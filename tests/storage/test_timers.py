@@ -1,0 +1,243 @@
+"""storage/repositories/timers.py on a real, migrated SQLite file: scheduling, claiming, leases, completion."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_to_head
+from storage.models import IncidentRow, TicketRow, TimerRow
+from storage.repositories import timers
+
+NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest_asyncio.fixture
+async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'timers.db'}")
+    await upgrade_to_head(engine)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def schedule(sessions: Sessions, key: str, *, due_at: datetime, kind: str = "breach",
+                   ticket_number: int | None = None, incident_id: int | None = None) -> bool:
+    async with sessions.begin() as session:
+        return await timers.schedule_timer(session, key=key, kind=kind, due_at=due_at, ticket_number=ticket_number,
+                                           incident_id=incident_id)
+
+
+async def claim(sessions: Sessions, *, now: datetime, limit: int = 10, claimant: str = "tick-a",
+                lease: timedelta = LEASE) -> list[timers.DueTimer]:
+    async with sessions.begin() as session:
+        return await timers.claim_due_timers(session, now=now, limit=limit, lease=lease, claimant=claimant)
+
+
+async def row(sessions: Sessions, key: str) -> TimerRow:
+    async with sessions() as session:
+        found = await session.scalar(select(TimerRow).where(TimerRow.key == key))
+        assert found is not None
+        return found
+
+
+async def add_ticket_and_incident(sessions: Sessions, number: int) -> int:
+    async with sessions.begin() as session:
+        session.add(TicketRow(
+            number=number, submission_key=f"V{number}", workspace_id="ws_4f2a9c", requester_email="d@c.com",
+            summary="s", what_happened="w", expected="e", impact="production_down", severity="SEV1",
+            severity_reason="r", plan_tier="business", filed_by="U0AGENT1", filed_at=NOW,
+            first_response_due=NOW + timedelta(hours=1)))
+        await session.flush()
+        incident = IncidentRow(ticket_number=number, public_title="Service disruption", opened_at=NOW,
+                               last_public_update_at=NOW, last_public_message="Investigating")
+        session.add(incident)
+        await session.flush()
+        return incident.id
+
+
+# Scheduling ---------------------------------------------------------------------------------------------
+
+async def test_schedule_timer_is_idempotent_per_key(sessions: Sessions) -> None:
+    assert await schedule(sessions, "ticket:1:breach", due_at=NOW) is True
+    assert await schedule(sessions, "ticket:1:breach", due_at=NOW + timedelta(hours=5), kind="other") is False
+    assert await schedule(sessions, "ticket:1:warning", due_at=NOW) is True
+    stored = await row(sessions, "ticket:1:breach")
+    assert (stored.kind, stored.due_at, stored.attempts) == ("breach", NOW, 0)
+    async with sessions() as session:
+        assert len(await timers.pending_timers(session)) == 2
+
+
+async def test_a_fired_key_is_not_scheduled_again(sessions: Sessions) -> None:
+    await schedule(sessions, "once", due_at=NOW)
+    [due] = await claim(sessions, now=NOW)
+    async with sessions.begin() as session:
+        await timers.complete_timer(session, timer_id=due.id, now=NOW)
+    assert await schedule(sessions, "once", due_at=NOW + timedelta(minutes=1)) is False
+    assert await claim(sessions, now=NOW + timedelta(days=1)) == []
+
+
+async def test_due_times_in_any_zone_are_one_instant_and_naive_ones_are_refused(sessions: Sessions) -> None:
+    berlin = (NOW - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/Berlin"))
+    await schedule(sessions, "berlin", due_at=berlin)
+    [due] = await claim(sessions, now=NOW)
+    assert due.due_at == berlin and due.due_at.tzinfo is UTC
+    with pytest.raises(StatementError, match="naive datetimes"):
+        await schedule(sessions, "naive", due_at=datetime(2026, 11, 23, 19, 0))
+
+
+# Claiming -----------------------------------------------------------------------------------------------
+
+async def test_claim_takes_only_due_unfired_uncancelled_timers(sessions: Sessions) -> None:
+    await schedule(sessions, "due-early", due_at=NOW - timedelta(minutes=5))
+    await schedule(sessions, "due-now", due_at=NOW)
+    await schedule(sessions, "later", due_at=NOW + timedelta(seconds=1))
+    await schedule(sessions, "fired", due_at=NOW - timedelta(minutes=9))
+    await schedule(sessions, "cancelled", due_at=NOW - timedelta(minutes=8), kind="reminder")
+    fired = await row(sessions, "fired")
+    async with sessions.begin() as session:
+        await timers.complete_timer(session, timer_id=fired.id, now=NOW - timedelta(minutes=9))
+        assert await timers.cancel_timers(session, now=NOW, kinds=["reminder"]) == 1
+
+    claimed = await claim(sessions, now=NOW, claimant="tick-a")
+    assert [t.key for t in claimed] == ["due-early", "due-now"]  # oldest first
+    assert all(t.attempts == 1 for t in claimed)
+    stored = await row(sessions, "due-now")
+    assert (stored.claimed_by, stored.claimed_until) == ("tick-a", NOW + LEASE)
+    # Claimed timers are leased: the next tick takes only what fell due since.
+    assert [t.key for t in await claim(sessions, now=NOW + timedelta(seconds=15), claimant="tick-b")] == ["later"]
+
+
+async def test_claim_respects_the_limit(sessions: Sessions) -> None:
+    for i in range(5):
+        await schedule(sessions, f"t{i}", due_at=NOW - timedelta(minutes=10 - i))
+    first = await claim(sessions, now=NOW, limit=2)
+    second = await claim(sessions, now=NOW, limit=2)
+    rest = await claim(sessions, now=NOW, limit=2)
+    assert [[t.key for t in batch] for batch in (first, second, rest)] == [["t0", "t1"], ["t2", "t3"], ["t4"]]
+
+
+async def test_concurrent_claimers_never_claim_the_same_timer(sessions: Sessions) -> None:
+    ids = []
+    for i in range(30):
+        await schedule(sessions, f"t{i}", due_at=NOW - timedelta(seconds=i))
+        ids.append((await row(sessions, f"t{i}")).id)
+    for _ in range(4):  # several rounds, so the two claimers interleave in different orders
+        batches = await asyncio.gather(claim(sessions, now=NOW, limit=5, claimant="replica-a"),
+                                       claim(sessions, now=NOW, limit=5, claimant="replica-b"))
+        claimed = [t.id for batch in batches for t in batch]
+        assert len(claimed) == len(set(claimed))
+        for batch, claimant in zip(batches, ("replica-a", "replica-b"), strict=True):
+            for timer in batch:
+                assert (await row(sessions, timer.key)).claimed_by == claimant
+    async with sessions() as session:
+        attempts = (await session.scalars(select(TimerRow.attempts))).all()
+    assert max(attempts) <= 1  # a timer claimed twice would show two attempts
+    assert sum(attempts) >= 5  # and the claimers did claim
+
+
+async def test_two_claimers_racing_for_everything_split_it(sessions: Sessions) -> None:
+    for i in range(12):
+        await schedule(sessions, f"t{i}", due_at=NOW - timedelta(seconds=i))
+    a, b = await asyncio.gather(claim(sessions, now=NOW, limit=100, claimant="a"),
+                                claim(sessions, now=NOW, limit=100, claimant="b"))
+    keys = [t.key for t in a] + [t.key for t in b]
+    assert sorted(keys) == sorted(f"t{i}" for i in range(12))
+    assert len(keys) == len(set(keys))
+
+
+async def test_an_expired_lease_lets_the_timer_be_claimed_again(sessions: Sessions) -> None:
+    await schedule(sessions, "lease", due_at=NOW)
+    [first] = await claim(sessions, now=NOW, claimant="dead-replica")
+    assert await claim(sessions, now=NOW + LEASE - timedelta(seconds=1), claimant="b") == []
+    [again] = await claim(sessions, now=NOW + LEASE, claimant="b")
+    assert again.id == first.id
+    assert (first.attempts, again.attempts) == (1, 2)
+    stored = await row(sessions, "lease")
+    assert (stored.claimed_by, stored.claimed_until) == ("b", NOW + 2 * LEASE)
+
+
+# Completing, cancelling, retrying -----------------------------------------------------------------------
+
+async def test_complete_timer_stops_it(sessions: Sessions) -> None:
+    await schedule(sessions, "done", due_at=NOW)
+    await schedule(sessions, "other", due_at=NOW + timedelta(hours=1))
+    [due] = await claim(sessions, now=NOW)
+    async with sessions.begin() as session:
+        await timers.complete_timer(session, timer_id=due.id, now=NOW + timedelta(seconds=2))
+    stored = await row(sessions, "done")
+    assert (stored.fired_at, stored.claimed_until) == (NOW + timedelta(seconds=2), None)
+    async with sessions() as session:
+        assert [t.key for t in await timers.pending_timers(session)] == ["other"]
+        assert await timers.next_due_at(session) == NOW + timedelta(hours=1)
+    assert [t.key for t in await claim(sessions, now=NOW + timedelta(days=1))] == ["other"]
+
+
+async def test_cancel_timers_by_kind_ticket_and_incident(sessions: Sessions) -> None:
+    incident_7 = await add_ticket_and_incident(sessions, 7)
+    incident_8 = await add_ticket_and_incident(sessions, 8)
+    await schedule(sessions, "ticket:7:warning", kind="warning", due_at=NOW, ticket_number=7)
+    await schedule(sessions, "ticket:7:breach", kind="breach", due_at=NOW, ticket_number=7)
+    await schedule(sessions, "ticket:8:breach", kind="breach", due_at=NOW, ticket_number=8)
+    await schedule(sessions, "incident:7:reminder", kind="reminder", due_at=NOW, incident_id=incident_7)
+    await schedule(sessions, "incident:8:reminder", kind="reminder", due_at=NOW, incident_id=incident_8)
+
+    async with sessions.begin() as session:
+        assert await timers.cancel_timers(session, now=NOW, kinds=["warning", "breach"], ticket_number=7) == 2
+        assert await timers.cancel_timers(session, now=NOW, kinds=["reminder"], incident_id=incident_7) == 1
+        # Cancelling again changes nothing.
+        assert await timers.cancel_timers(session, now=NOW, kinds=["warning", "breach"], ticket_number=7) == 0
+        assert await timers.cancel_timers(session, now=NOW, kinds=[]) == 0
+    async with sessions() as session:
+        assert [t.key for t in await timers.pending_timers(session, ticket_number=7)] == []
+        assert [t.key for t in await timers.pending_timers(session, incident_id=incident_8)] == [
+            "incident:8:reminder"]
+    claimed = await claim(sessions, now=NOW + timedelta(hours=1))
+    assert sorted(t.key for t in claimed) == ["incident:8:reminder", "ticket:8:breach"]
+    assert (await row(sessions, "ticket:7:breach")).cancelled_at == NOW
+
+
+async def test_cancel_does_not_touch_fired_timers(sessions: Sessions) -> None:
+    await schedule(sessions, "fired", due_at=NOW)
+    [due] = await claim(sessions, now=NOW)
+    async with sessions.begin() as session:
+        await timers.complete_timer(session, timer_id=due.id, now=NOW)
+        assert await timers.cancel_timers(session, now=NOW + timedelta(minutes=1), kinds=["breach"]) == 0
+    assert (await row(sessions, "fired")).cancelled_at is None
+
+
+async def test_retry_timer_later_moves_due_at_and_releases_the_claim(sessions: Sessions) -> None:
+    await schedule(sessions, "flaky", due_at=NOW)
+    [due] = await claim(sessions, now=NOW, claimant="a")
+    async with sessions.begin() as session:
+        await timers.retry_timer_later(session, timer_id=due.id, due_at=NOW + timedelta(minutes=5),
+                                       error="Statuspage answered 503 " + "x" * 3000)
+    stored = await row(sessions, "flaky")
+    assert (stored.due_at, stored.claimed_until, stored.claimed_by) == (NOW + timedelta(minutes=5), None, None)
+    assert stored.last_error is not None and stored.last_error.startswith("Statuspage answered 503")
+    assert len(stored.last_error) == 2000
+    async with sessions() as session:
+        assert await timers.next_due_at(session) == NOW + timedelta(minutes=5)
+    assert await claim(sessions, now=NOW + timedelta(minutes=4)) == []
+    [again] = await claim(sessions, now=NOW + timedelta(minutes=5), claimant="b")
+    assert (again.id, again.attempts, again.due_at) == (due.id, 2, NOW + timedelta(minutes=5))
+
+
+async def test_a_retry_due_now_is_claimable_before_the_old_lease_ends(sessions: Sessions) -> None:
+    await schedule(sessions, "quick", due_at=NOW)
+    [due] = await claim(sessions, now=NOW)
+    async with sessions.begin() as session:
+        await timers.retry_timer_later(session, timer_id=due.id, due_at=NOW + timedelta(seconds=1), error="boom")
+    [again] = await claim(sessions, now=NOW + timedelta(seconds=1))
+    assert again.attempts == 2
