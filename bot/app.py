@@ -129,8 +129,7 @@ class SupportBot:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, self.settings.env.port if port is None else port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.port = int(self._runner.addresses[0][1])  # the real port when asked for port 0
         if scheduler:
             self.timers.start()
         log.info("supportbot listening on %s:%s", host, self.port)

@@ -26,7 +26,7 @@ async def _run() -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(bot.bolt, bot.settings.env.slack_app_token)
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         logging.getLogger("supportbot").info("connected to Slack over Socket Mode")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -34,7 +34,7 @@ async def _run() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     if handler is not None:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
     await bot.stop()
 
 

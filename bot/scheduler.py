@@ -27,7 +27,7 @@ RETRY_CAP = timedelta(minutes=10)
 
 
 def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP) -> timedelta:
-    return min(base * (2 ** max(attempts - 1, 0)), cap)
+    return min(base * int(2 ** max(attempts - 1, 0)), cap)
 
 
 class TimerService:

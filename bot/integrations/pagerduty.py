@@ -19,20 +19,19 @@ SERVICE = "PagerDuty"
 _LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
 
 
-class _EventsClient(pagerduty.EventsApiV2Client):  # type: ignore[misc]
+class _EventsClient(pagerduty.EventsApiV2Client):
     """PagerDuty's client insists on https. Plain http is allowed to loopback only, where the local
     stand-in used by the tests and `supportbot demo` listens; every other URL keeps the https rule."""
 
-    @property  # type: ignore[override]
+    @property
     def url(self) -> str:
         return str(self._url)
 
     @url.setter
     def url(self, new_base_url: str) -> None:
-        if new_base_url.startswith(_LOOPBACK):
-            self._url = new_base_url
-        else:
-            pagerduty.EventsApiV2Client.url.fset(self, new_base_url)
+        if not new_base_url.startswith(("https://", *_LOOPBACK)):
+            raise pagerduty.UrlError("API base URL must use scheme https:// (http:// only to loopback)")
+        self._url = new_base_url
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class PageResult:
 
 class PagerDuty:
     def __init__(self, *, routing_key: str, events_url: str = "https://events.pagerduty.com",
-                 timeout: float = 10.0, sleep_seconds: float = 0.25) -> None:
+                 timeout: int = 10, sleep_seconds: float = 0.25) -> None:
         self._routing_key = routing_key
         self._events_url = events_url.rstrip("/")
         self._timeout = timeout

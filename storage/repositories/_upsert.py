@@ -15,3 +15,8 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[
     if dialect == "postgresql":
         return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
     return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
+
+
+def rows_affected(result: Any) -> int:
+    """How many rows an INSERT/UPDATE/DELETE touched (CursorResult.rowcount, untyped on Result)."""
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Incident, IncidentStatus, IncidentStep, StatusUpdate, StepOutcome, StepState
 from storage.models import IncidentRow, StatusUpdateRow
-from storage.repositories._upsert import insert_ignoring_conflicts
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ async def open_incident_once(session: AsyncSession, *, ticket_number: int, gener
     row = await session.scalar(select(IncidentRow).where(IncidentRow.ticket_number == ticket_number,
                                                          IncidentRow.generation == generation))
     assert row is not None
-    return _to_incident(row), bool(result.rowcount)
+    return _to_incident(row), bool(rows_affected(result))
 
 
 async def latest_incident(session: AsyncSession, *, ticket_number: int) -> Incident | None:
@@ -96,7 +96,7 @@ async def claim_step(session: AsyncSession, *, incident_id: int, step: IncidentS
                or_(state.in_([StepState.PENDING.value, StepState.FAILED.value]),
                    (state == StepState.RUNNING.value) & (claimed_until < now)))
         .values({state: StepState.RUNNING.value, claimed_until: now + lease}))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 async def record_step(session: AsyncSession, *, incident_id: int, step: IncidentStep, state: StepState,
@@ -113,7 +113,7 @@ async def abandon_step(session: AsyncSession, *, incident_id: int, step: Inciden
     result = await session.execute(
         update(IncidentRow).where(IncidentRow.id == incident_id, state == StepState.FAILED.value)
         .values({state: StepState.ABANDONED.value, getattr(IncidentRow, f"{step.value}_detail"): detail}))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 async def record_kickoff(session: AsyncSession, *, incident_id: int, ts: str) -> None:
@@ -136,7 +136,7 @@ async def record_status_update(session: AsyncSession, *, update_: StatusUpdate, 
         incident_id=update_.incident_id, submission_key=submission_key, status=update_.status.value,
         message=update_.message, reason=update_.reason, posted_by=update_.posted_by, posted_at=update_.posted_at),
         ["submission_key"]))
-    if not result.rowcount:
+    if not rows_affected(result):
         return False
     resolved_at = update_.posted_at if update_.status is IncidentStatus.RESOLVED else None
     await session.execute(update(IncidentRow).where(IncidentRow.id == update_.incident_id).values(

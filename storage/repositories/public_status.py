@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PublicIncidentRow, PublicUpdateRow
-from storage.repositories._upsert import insert_ignoring_conflicts
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ async def publish_incident_once(session: AsyncSession, *, idempotency_key: str, 
     incident_id = await session.scalar(select(PublicIncidentRow.id)
                                        .where(PublicIncidentRow.idempotency_key == idempotency_key))
     assert incident_id is not None
-    if result.rowcount:
+    if rows_affected(result):
         session.add(PublicUpdateRow(public_incident_id=incident_id, status=status, body=body, at=now))
         await session.flush()
     return incident_id
@@ -47,7 +47,7 @@ async def publish_incident_once(session: AsyncSession, *, idempotency_key: str, 
 async def publish_update(session: AsyncSession, *, incident_id: int, status: str, body: str, now: datetime) -> bool:
     result = await session.execute(update(PublicIncidentRow).where(PublicIncidentRow.id == incident_id).values(
         status=status, updated_at=now, resolved_at=now if status == "resolved" else None))
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rows_affected(result):
         return False
     session.add(PublicUpdateRow(public_incident_id=incident_id, status=status, body=body, at=now))
     await session.flush()

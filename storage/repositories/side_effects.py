@@ -13,14 +13,14 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SideEffectRow
-from storage.repositories._upsert import insert_ignoring_conflicts
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 
 async def claim_side_effect(session: AsyncSession, *, key: str, now: datetime) -> bool:
     """True for the one caller that may perform the effect."""
     result = await session.execute(insert_ignoring_conflicts(
         session, SideEffectRow.__table__, {"key": key, "claimed_at": now}, ["key"]))  # type: ignore[arg-type]
-    return bool(result.rowcount)
+    return bool(rows_affected(result))
 
 
 async def complete_side_effect(session: AsyncSession, *, key: str, now: datetime,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import Category, Environment, Impact, PlanTier, Severity, Ticket, TicketStatus
 from storage.models import TicketRow
-from storage.repositories._upsert import insert_ignoring_conflicts
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ async def record_first_response(session: AsyncSession, *, number: int, by: str, 
         update(TicketRow)
         .where(TicketRow.number == number, TicketRow.first_response_at.is_(None))
         .values(first_response_at=at, first_response_by=by))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 async def record_severity_change(session: AsyncSession, *, number: int, impact: Impact, severity: Severity,

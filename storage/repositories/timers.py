@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import TimerRow
-from storage.repositories._upsert import insert_ignoring_conflicts
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 
 @dataclass(frozen=True)
@@ -36,18 +36,19 @@ async def schedule_timer(session: AsyncSession, *, key: str, kind: str, due_at: 
                   attempts=0)
     result = await session.execute(
         insert_ignoring_conflicts(session, TimerRow.__table__, values, ["key"]))  # type: ignore[arg-type]
-    return bool(result.rowcount)
+    return bool(rows_affected(result))
 
 
 async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable[str],
                         ticket_number: int | None = None, incident_id: int | None = None) -> int:
-    conditions = [TimerRow.kind.in_(list(kinds)), TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [TimerRow.kind.in_(list(kinds)), TimerRow.fired_at.is_(None),
+                                            TimerRow.cancelled_at.is_(None)]
     if ticket_number is not None:
         conditions.append(TimerRow.ticket_number == ticket_number)
     if incident_id is not None:
         conditions.append(TimerRow.incident_id == incident_id)
     result = await session.execute(update(TimerRow).where(*conditions).values(cancelled_at=now))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rows_affected(result)
 
 
 async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta,
@@ -65,7 +66,7 @@ async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, 
             .where(TimerRow.id == timer_id, TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None),
                    open_or_expired)
             .values(claimed_until=now + lease, claimed_by=claimant, attempts=TimerRow.attempts + 1))
-        if result.rowcount:  # type: ignore[attr-defined]
+        if rows_affected(result):
             row = await session.get(TimerRow, timer_id, populate_existing=True)
             assert row is not None
             claimed.append(_to_due(row))
@@ -83,7 +84,7 @@ async def retry_timer_later(session: AsyncSession, *, timer_id: int, due_at: dat
 
 async def pending_timers(session: AsyncSession, *, ticket_number: int | None = None,
                          incident_id: int | None = None) -> list[DueTimer]:
-    conditions = [TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
     if ticket_number is not None:
         conditions.append(TimerRow.ticket_number == ticket_number)
     if incident_id is not None:
