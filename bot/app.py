@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -35,9 +36,10 @@ from storage.migrate import upgrade_to_head
 log = logging.getLogger(__name__)
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
+def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    # One HTTP session for every Web API call: without it slack_sdk opens and closes a connection per call.
     return AsyncWebClient(
-        token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url,
+        token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url, session=session,
         # Slack's `ratelimited` is waited out (Retry-After) rather than shown to anyone.
         retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
                         AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
@@ -47,12 +49,14 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 class SupportBot:
     """One running bot: build with `create()`, serve with `start()`, end with `stop()`."""
 
-    def __init__(self, settings: Settings, *, clock: Clock, engine: AsyncEngine) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, engine: AsyncEngine,
+                 http: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.engine = engine
         self.sessions = create_sessionmaker(engine)
-        self.slack = slack_client(settings)
+        self._http = http
+        self.slack = slack_client(settings, http)
         self.directory = Directory(self.slack)
         self.tickets = TicketService(config=settings.config, sessions=self.sessions, slack=self.slack,
                                      directory=self.directory, clock=clock)
@@ -84,7 +88,7 @@ class SupportBot:
         # SQLite is embedded, so the bot keeps its own schema current; PostgreSQL is migrated by an operator.
         if migrate if migrate is not None else is_sqlite(settings.env.database_url):
             await upgrade_to_head(engine)
-        return cls(settings, clock=clock or SystemClock(), engine=engine)
+        return cls(settings, clock=clock or SystemClock(), engine=engine, http=aiohttp.ClientSession())
 
     def _status_page(self) -> StatusPublisher:
         env = self.settings.env
@@ -144,4 +148,7 @@ class SupportBot:
             self.incidents.pagerduty.close()
         if isinstance(self.incidents.status_page, Statuspage):
             await self.incidents.status_page.close()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
         await self.engine.dispose()

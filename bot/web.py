@@ -6,19 +6,22 @@ malformed one (400) are told apart and neither reaches a listener.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[bool]]
+RESPONDED = "supportbot_responded"  # context key: set once Slack's HTTP request has its answer
 
 
 def malformed_reason(body: str, content_type: str) -> str | None:
@@ -69,7 +72,14 @@ class SlackEndpoint:
         if reason:
             log.warning("rejected a signed but malformed Slack request: %s", reason)
             return web.json_response({"error": "malformed payload", "detail": reason}, status=400)
-        bolt_response = await self._app.async_dispatch(await to_bolt_request(request))
+        # Listeners wait on this after ack(), so the answer leaves before they spend time on the work.
+        responded = asyncio.Event()
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers,  # type: ignore[arg-type]
+                                        context={RESPONDED: responded})
+        try:
+            bolt_response = await self._app.async_dispatch(bolt_request)
+        finally:
+            responded.set()
         return await to_aiohttp_response(bolt_response)
 
 

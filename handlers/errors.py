@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -13,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SupportbotError
+from bot.web import RESPONDED
 
 log = logging.getLogger("supportbot.errors")
 
@@ -47,6 +50,25 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
 
 
 Listener = Callable[..., Awaitable[None]]
+# Longer than Bolt needs to notice an ack (it looks every 10 ms); short enough never to stall a listener.
+_RESPONSE_WAIT_SECONDS = 1.0
+
+
+def _ack_then_yield(args: AsyncArgs) -> Callable[..., Awaitable[None]]:
+    """ack(), then let Slack's HTTP answer leave before the listener goes on with the slow part.
+
+    Under a burst, the work after ack() (building and opening a modal, posting a card) otherwise competes
+    with Bolt's check for the ack, and every answer leaves late. Socket Mode has no such event: no wait.
+    """
+
+    async def ack(*a: Any, **kw: Any) -> None:
+        await args.ack(*a, **kw)
+        responded = args.context.get(RESPONDED)
+        if isinstance(responded, asyncio.Event):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(responded.wait(), _RESPONSE_WAIT_SECONDS)
+
+    return ack
 
 
 def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
@@ -60,6 +82,8 @@ def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
 
     async def run(args: AsyncArgs) -> None:
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
+        if "ack" in kwargs:
+            kwargs["ack"] = _ack_then_yield(args)
         try:
             await listener(**kwargs)
         except Exception as error:
