@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,15 @@ STEP_RETRY = "incident_step_retry"
 STATUS_REMINDER = "status_reminder"
 STEP_LEASE = timedelta(seconds=60)
 MAX_NAME_SUFFIX = 20
+
+
+@dataclass(frozen=True)
+class PreparedIncident:
+    """An incident stored and its steps claimed; running them is all that is left."""
+
+    incident: Incident
+    ticket: Ticket
+    claimed: tuple[IncidentStep, ...]
 
 
 def card_url(ticket: Ticket) -> str | None:
@@ -70,22 +80,32 @@ class IncidentService:
 
     async def open_for(self, ticket: Ticket, actor: str) -> Incident:
         """Opens (or finds) the ticket's incident and runs whichever steps are not done yet."""
+        async with self._sessions.begin() as session:
+            prepared = await self.prepare(session, ticket, actor)
+        return await self.run_prepared(prepared)
+
+    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str) -> PreparedIncident:
+        """The database half of opening, inside the caller's transaction (filing a SEV1 uses its own)."""
         now = self._clock.now()
         cadence = self.config.incident.status_update_every
-        async with self._sessions.begin() as session:
-            latest = await repo.latest_incident(session, ticket_number=ticket.number)
-            generation = 1 if latest is None else latest.generation + (1 if latest.resolved_at else 0)
-            incident, created = await repo.open_incident_once(
-                session, ticket_number=ticket.number, generation=generation, public_title=public_title(ticket),
-                message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now)
-            if created:
-                await timers.schedule_timer(session, key=reminder_key(incident.id, now + cadence),
-                                            kind=STATUS_REMINDER, due_at=now + cadence, incident_id=incident.id)
-                await audit.append_audit_event(session, ticket_number=ticket.number, action="incident_opened",
-                                               actor=actor, at=now, before=None,
-                                               after={"incident": incident.id, "generation": generation})
-        await self.run_steps(incident.id)
-        return await self.get(incident.id)
+        latest = await repo.latest_incident(session, ticket_number=ticket.number)
+        generation = 1 if latest is None else latest.generation + (1 if latest.resolved_at else 0)
+        incident, created = await repo.open_incident_once(
+            session, ticket_number=ticket.number, generation=generation, public_title=public_title(ticket),
+            message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now)
+        if created:
+            await timers.schedule_timer(session, key=reminder_key(incident.id, now + cadence),
+                                        kind=STATUS_REMINDER, due_at=now + cadence, incident_id=incident.id)
+            await audit.append_audit_event(session, ticket_number=ticket.number, action="incident_opened",
+                                           actor=actor, at=now, before=None,
+                                           after={"incident": incident.id, "generation": generation})
+        # Claimed in the same transaction: every round trip to the database here delays the page.
+        claimed = await self._claim(session, incident.id, list(IncidentStep))
+        return PreparedIncident(incident=incident, ticket=ticket, claimed=tuple(claimed))
+
+    async def run_prepared(self, prepared: PreparedIncident) -> Incident:
+        await self._run_claimed(prepared.incident, prepared.ticket, list(prepared.claimed))
+        return await self.get(prepared.incident.id)
 
     async def card_posted(self, ticket_number: int) -> None:
         """The card exists now: give the kickoff its link."""
@@ -104,19 +124,20 @@ class IncidentService:
     async def run_steps(self, incident_id: int, only: IncidentStep | None = None) -> None:
         incident = await self.get(incident_id)
         ticket = await self._tickets.get(incident.ticket_number)
-        steps = [only] if only else list(IncidentStep)
+        async with self._sessions.begin() as session:
+            claimed = await self._claim(session, incident_id, [only] if only else list(IncidentStep))
+        await self._run_claimed(incident, ticket, claimed)
+
+    async def _claim(self, session: AsyncSession, incident_id: int, steps: list[IncidentStep]) -> list[IncidentStep]:
+        return [step for step in steps if await repo.claim_step(
+            session, incident_id=incident_id, step=step, now=self._clock.now(), lease=STEP_LEASE)]
+
+    async def _run_claimed(self, incident: Incident, ticket: Ticket, claimed: list[IncidentStep]) -> None:
         runners = {IncidentStep.PAGE: self._page, IncidentStep.CHANNEL: self._open_channel,
                    IncidentStep.STATUSPAGE: self._post_status_page}
-        claimed = await self._claim(incident_id, steps)
         # The three outside calls overlap: the slowest API sets the pace, not their sum.
         await asyncio.gather(*(self._run_step(incident, ticket, s, runners[s]) for s in claimed))
-        await self._follow_up(incident_id, ticket, ran=claimed)
-
-    async def _claim(self, incident_id: int, steps: list[IncidentStep]) -> list[IncidentStep]:
-        """One transaction for all steps: every millisecond here delays the page."""
-        async with self._sessions.begin() as session:
-            return [step for step in steps if await repo.claim_step(
-                session, incident_id=incident_id, step=step, now=self._clock.now(), lease=STEP_LEASE)]
+        await self._follow_up(incident.id, ticket, ran=claimed)
 
     async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep, runner: Any) -> None:
         try:

@@ -43,6 +43,10 @@ class _SaveAbandoned(Exception):
 class IncidentOpener(Protocol):
     async def open_for(self, ticket: Ticket, actor: str) -> object: ...
 
+    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str) -> Any: ...
+
+    async def run_prepared(self, prepared: Any) -> object: ...
+
     async def card_posted(self, ticket_number: int) -> None: ...
 
 
@@ -50,6 +54,7 @@ class IncidentOpener(Protocol):
 class FiledTicket:
     ticket: Ticket
     created: bool
+    incident: Any = None  # a SEV1's incident, prepared in the filing transaction
 
 
 def _audit_view(ticket: Ticket) -> dict[str, Any]:
@@ -66,6 +71,7 @@ class TicketService:
         self._directory = directory
         self._clock = clock
         self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
+        self._opening: dict[int, asyncio.Future[object]] = {}
         # Set at composition: a ticket that becomes SEV1 opens an incident at once.
         self.incidents: IncidentOpener | None = None
 
@@ -88,10 +94,14 @@ class TicketService:
             log.error("ticket not saved: the database did not answer within %.1f s", SAVE_TIMEOUT_SECONDS)
             raise TicketNotSaved(_NOT_SAVED)
         try:
-            return saving.result()
+            filed = saving.result()
         except (SQLAlchemyError, OSError) as exc:
             log.error("ticket not saved: %s", type(exc).__name__)
             raise TicketNotSaved(_NOT_SAVED) from exc
+        if filed.incident is not None and self.incidents is not None:
+            # SEV1 moves at once: paging starts the moment the ticket is stored, not after Slack hears back.
+            self._opening[filed.ticket.number] = asyncio.ensure_future(self.incidents.run_prepared(filed.incident))
+        return filed
 
     def _draft(self, form: TicketForm, *, filed_by: str, origin_channel: str | None) -> repo.TicketDraft:
         assert form.impact is not None and form.plan_tier is not None, "parse() guarantees these"
@@ -138,15 +148,19 @@ class TicketService:
                 await audit.append_audit_event(session, ticket_number=ticket.number, action="ticket_filed",
                                                actor=ticket.filed_by, at=ticket.filed_at, before=None,
                                                after={**_audit_view(ticket), "redactions": list(ticket.redactions)})
+            incident = None
+            if created and ticket.severity is Severity.SEV1 and self.incidents is not None:
+                incident = await self.incidents.prepare(session, ticket, ticket.filed_by)
             if abandoned.is_set():
                 raise _SaveAbandoned  # the agent was told it was not saved: roll back rather than surprise them
-        return FiledTicket(ticket=ticket, created=created)
+        return FiledTicket(ticket=ticket, created=created, incident=incident)
 
     async def announce(self, ticket: Ticket) -> None:
         """Posts the card (and, for SEV1, opens the incident beside it), once per ticket however often called."""
         if ticket.severity is Severity.SEV1 and self.incidents is not None:
-            # Paging does not wait for the card: the three SEV1 steps start with it.
-            await asyncio.gather(self._post_card(ticket), self.incidents.open_for(ticket, ticket.filed_by))
+            # Paging does not wait for the card: the three SEV1 steps started when the ticket was stored.
+            opening = self._opening.pop(ticket.number, None) or self.incidents.open_for(ticket, ticket.filed_by)
+            await asyncio.gather(self._post_card(ticket), opening)
             await self.refresh_card(ticket.number)
             await self.incidents.card_posted(ticket.number)
         else:
