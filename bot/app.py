@@ -141,6 +141,7 @@ class SupportBot:
 
     async def stop(self) -> None:
         self.timers.stop()
+        await self.tickets.drain()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
