@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +31,7 @@ from bot.tickets import BREACH, WARNING, TicketService
 from bot.web import SlackEndpoint, build_web_app
 from handlers import errors as error_handlers
 from handlers import home, incidents, tickets
+from handlers.errors import IN_FLIGHT
 from storage.db import create_engine, create_sessionmaker, is_sqlite
 from storage.migrate import upgrade_to_head
 
@@ -56,6 +58,7 @@ class SupportBot:
         self.engine = engine
         self.sessions = create_sessionmaker(engine)
         self._http = http
+        self._in_flight: set[asyncio.Task[Any]] = set()
         self.slack = slack_client(settings, http)
         self.directory = Directory(self.slack)
         self.tickets = TicketService(config=settings.config, sessions=self.sessions, slack=self.slack,
@@ -98,7 +101,8 @@ class SupportBot:
         return BuiltinStatusPage(sessions=self.sessions, clock=self.clock, public_url=env.public_url)
 
     def services(self) -> dict[str, Any]:
-        return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock}
+        return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock,
+                IN_FLIGHT: self._in_flight}
 
     def _build_bolt(self) -> AsyncApp:
         app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
@@ -140,11 +144,14 @@ class SupportBot:
         return int(self.port or 0)
 
     async def stop(self) -> None:
+        """Stops taking requests, lets work already acknowledged finish (5 s at most), then closes."""
         self.timers.stop()
-        await self.tickets.drain()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=5)
+        await self.tickets.drain()
         if self.incidents.pagerduty is not None:
             self.incidents.pagerduty.close()
         if isinstance(self.incidents.status_page, Statuspage):

@@ -75,11 +75,11 @@ class TicketService:
         # Set at composition: a ticket that becomes SEV1 opens an incident at once.
         self.incidents: IncidentOpener | None = None
 
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Lets background work (SEV1 openings, abandoned saves) finish before the database closes."""
-        pending = [*self._opening.values(), *self._abandoned_saves]
+    async def drain(self) -> None:
+        """Lets background work (SEV1 openings, abandoned saves) finish, 5 s at most, before the database closes."""
+        pending: list[asyncio.Future[Any]] = [*self._opening.values(), *self._abandoned_saves]
         if pending:
-            await asyncio.wait(pending, timeout=timeout)
+            await asyncio.wait(pending, timeout=5.0)
 
     async def may_file(self, user_id: str) -> bool:
         return await self._directory.is_member(user_id, self.config.slack.support_agents)

@@ -50,6 +50,7 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
 
 
 Listener = Callable[..., Awaitable[None]]
+IN_FLIGHT = "supportbot_in_flight"  # context key: the set of listener tasks still running
 # Longer than Bolt needs to notice an ack (it looks every 10 ms); short enough never to stall a listener.
 _RESPONSE_WAIT_SECONDS = 1.0
 
@@ -84,12 +85,19 @@ def guarded(listener: Listener) -> Callable[[AsyncArgs], Awaitable[None]]:
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
         if "ack" in kwargs:
             kwargs["ack"] = _ack_then_yield(args)
+        in_flight = args.context.get(IN_FLIGHT)
+        task = asyncio.current_task()
+        if isinstance(in_flight, set) and task is not None:
+            in_flight.add(task)  # so shutting down waits for work Slack was already told about
         try:
             await listener(**kwargs)
         except Exception as error:
             if args.ack.response is None:
                 await args.ack()
             await show_error(error, args.body, args.client)
+        finally:
+            if isinstance(in_flight, set):
+                in_flight.discard(task)
 
     run.__name__ = run.__qualname__ = listener.__name__
     return run
