@@ -108,13 +108,15 @@ class SupportBot:
         app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
                        request_verification_enabled=False,
                        process_before_response=False)
-        services = self.services()
+        if self.settings.env.slack_app_token:
+            # Socket Mode requests do not pass through SlackEndpoint, which hands HTTP requests their services.
+            services = self.services()
 
-        async def provide_services(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
-            context.update(services)
-            await next()
+            async def provide_services(context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+                context.update(services)
+                await next()
 
-        app.use(provide_services)
+            app.use(provide_services)
         app.error(error_handlers.show_error)
         for surface in (tickets, home, incidents):
             surface.register(app)
@@ -129,7 +131,8 @@ class SupportBot:
             return False
 
     def web_app(self) -> web.Application:
-        endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "")
+        endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "",
+                                 services=self.services())
         return build_web_app(endpoint, healthy=self.healthy, extra_routes=self.status_site.routes())
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:

@@ -7,10 +7,9 @@ malformed one (400) are told apart and neither reaches a listener.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qs
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -24,32 +23,24 @@ HealthCheck = Callable[[], Awaitable[bool]]
 RESPONDED = "supportbot_responded"  # context key: set once Slack's HTTP request has its answer
 
 
-def malformed_reason(body: str, content_type: str) -> str | None:
-    """Why a signed Slack request cannot be a Slack payload, or None when it can."""
-    try:
-        if content_type.startswith("application/json"):
-            data = json.loads(body)
-            if not isinstance(data, dict) or "type" not in data:
-                return "JSON body without a type"
-            return None
-        form = parse_qs(body, keep_blank_values=True, strict_parsing=bool(body))
-    except ValueError as exc:
-        return f"unparseable body ({type(exc).__name__})"
-    if "payload" in form:
-        payload = json.loads(form["payload"][0]) if form["payload"][0].startswith("{") else None
-        if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
-            return "payload is not a JSON object with a type"
+def malformed_reason(body: object) -> str | None:
+    """Why a signed request, as Bolt parsed it, cannot be a Slack payload; None when it can."""
+    if not isinstance(body, dict):
+        return "the body is neither a JSON object nor a form"
+    if isinstance(body.get("type"), str):  # events, interactions and options requests all carry a type
         return None
-    if "command" in form:
-        missing = [k for k in ("user_id", "trigger_id") if not form.get(k, [""])[0]]
+    if "command" in body:
+        missing = [k for k in ("user_id", "trigger_id") if not body.get(k)]
         return f"slash command without {', '.join(missing)}" if missing else None
     return "neither a payload, a command nor an event"
 
 
 class SlackEndpoint:
-    def __init__(self, app: AsyncApp, *, signing_secret: str) -> None:
+    def __init__(self, app: AsyncApp, *, signing_secret: str, services: Mapping[str, Any]) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
+        # Handed to listeners through Bolt's context on every request (cheaper than a middleware).
+        self._services = dict(services)
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -65,17 +56,18 @@ class SlackEndpoint:
             signed = False
         if not signed or body is None:
             return web.json_response({"error": "invalid signature"}, status=401)
-        try:
-            reason = malformed_reason(body, request.headers.get("Content-Type", ""))
-        except ValueError:
-            reason = "payload is not valid JSON"
+        # Listeners wait on this after ack(), so the answer leaves before they spend time on the work.
+        responded = asyncio.Event()
+        try:  # Bolt parses the body once, here; its result is what gets checked
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
+                                            headers=request.headers,  # type: ignore[arg-type]
+                                            context={**self._services, RESPONDED: responded})
+            reason = malformed_reason(bolt_request.body)
+        except (ValueError, TypeError, AttributeError) as exc:
+            reason = f"unparseable body ({type(exc).__name__})"
         if reason:
             log.warning("rejected a signed but malformed Slack request: %s", reason)
             return web.json_response({"error": "malformed payload", "detail": reason}, status=400)
-        # Listeners wait on this after ack(), so the answer leaves before they spend time on the work.
-        responded = asyncio.Event()
-        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers,  # type: ignore[arg-type]
-                                        context={RESPONDED: responded})
         try:
             bolt_response = await self._app.async_dispatch(bolt_request)
         finally:
