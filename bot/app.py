@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -143,6 +144,9 @@ class SupportBot:
         self.port = int(self._runner.addresses[0][1])  # the real port when asked for port 0
         if scheduler:
             self.timers.start()
+        # Everything built so far lives as long as the process: keep the collector from rescanning it
+        # during a burst of requests.
+        gc.freeze()
         log.info("supportbot listening on %s:%s", host, self.port)
         return int(self.port or 0)
 

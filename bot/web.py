@@ -7,6 +7,7 @@ malformed one (400) are told apart and neither reaches a listener.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -21,6 +22,43 @@ log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], Awaitable[bool]]
 RESPONDED = "supportbot_responded"  # context key: set once Slack's HTTP request has its answer
+ANSWERS = "supportbot_answers"  # context key: the AnswerGate of the endpoint
+
+
+class AnswerGate:
+    """Acknowledgements first: follow-up work waits while other Slack requests still wait for their answer.
+
+    Slack gives every request 3 seconds; the work after an ack (opening a modal, posting a card) has no such
+    deadline. Under a burst, letting the acks out first keeps them near a bare app's, and the follow-up
+    work starts a few milliseconds later. The wait is capped so a steady stream cannot starve it.
+    """
+
+    def __init__(self) -> None:
+        self._waiting = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self._waiting += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._idle.set()
+
+    async def until_answered(self, limit: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled(), limit)
+
+    async def _settled(self) -> None:
+        while True:
+            await self._idle.wait()
+            # Requests already read from their sockets start their handlers within a loop turn or two.
+            for _ in range(2):
+                await asyncio.sleep(0)
+            if self._idle.is_set():
+                return
 
 
 def malformed_reason(body: object) -> str | None:
@@ -41,8 +79,16 @@ class SlackEndpoint:
         self._verifier = SignatureVerifier(signing_secret)
         # Handed to listeners through Bolt's context on every request (cheaper than a middleware).
         self._services = dict(services)
+        self.answers = AnswerGate()
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.answers.enter()
+        try:
+            return await self._answer(request)
+        finally:
+            self.answers.leave()
+
+    async def _answer(self, request: web.Request) -> web.Response:
         raw = await request.read()
         try:
             body = raw.decode("utf-8")
@@ -61,7 +107,8 @@ class SlackEndpoint:
         try:  # Bolt parses the body once, here; its result is what gets checked
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
                                             headers=request.headers,  # type: ignore[arg-type]
-                                            context={**self._services, RESPONDED: responded})
+                                            context={**self._services, RESPONDED: responded,
+                                                     ANSWERS: self.answers})
             reason = malformed_reason(bolt_request.body)
         except (ValueError, TypeError, AttributeError) as exc:
             reason = f"unparseable body ({type(exc).__name__})"

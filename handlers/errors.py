@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SupportbotError
-from bot.web import RESPONDED
+from bot.web import ANSWERS, RESPONDED, AnswerGate
 
 log = logging.getLogger("supportbot.errors")
 
@@ -53,6 +53,8 @@ Listener = Callable[..., Awaitable[None]]
 IN_FLIGHT = "supportbot_in_flight"  # context key: the set of listener tasks still running
 # Longer than Bolt needs to notice an ack (it looks every 10 ms); short enough never to stall a listener.
 _RESPONSE_WAIT_SECONDS = 1.0
+# How long follow-up work yields to other requests' acks before going ahead anyway.
+_BURST_WAIT_SECONDS = 0.25
 
 
 def _ack_then_yield(args: AsyncArgs) -> Callable[..., Awaitable[None]]:
@@ -68,6 +70,9 @@ def _ack_then_yield(args: AsyncArgs) -> Callable[..., Awaitable[None]]:
         if isinstance(responded, asyncio.Event):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(responded.wait(), _RESPONSE_WAIT_SECONDS)
+        answers = args.context.get(ANSWERS)
+        if isinstance(answers, AnswerGate):
+            await answers.until_answered(_BURST_WAIT_SECONDS)
 
     return ack
 
