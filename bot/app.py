@@ -25,6 +25,7 @@ from bot.directory import Directory
 from bot.incidents import STATUS_REMINDER, STEP_RETRY, IncidentService
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
+from bot.paging import SEV2_PAGE_RETRY, Sev2Pager
 from bot.scheduler import TimerService
 from bot.status_site import StatusSite
 from bot.status_updates import PUBLISH_RETRY, StatusCadence
@@ -71,6 +72,9 @@ class SupportBot:
                                          directory=self.directory, clock=clock, tickets=self.tickets,
                                          pagerduty=pagerduty, status_page=self._status_page())
         self.tickets.incidents = self.incidents
+        self.pager = Sev2Pager(config=settings.config, sessions=self.sessions, slack=self.slack, clock=clock,
+                               pagerduty=pagerduty)
+        self.tickets.pager = self.pager
         self.cadence = StatusCadence(config=settings.config, sessions=self.sessions, slack=self.slack,
                                      directory=self.directory, clock=clock, incidents=self.incidents,
                                      tickets=self.tickets)
@@ -79,6 +83,7 @@ class SupportBot:
         self.timers.on(WARNING, self.tickets.fire_first_response_timer)
         self.timers.on(BREACH, self.tickets.fire_first_response_timer)
         self.timers.on(STEP_RETRY, self.incidents.fire_step_retry)
+        self.timers.on(SEV2_PAGE_RETRY, self.pager.fire_retry)
         self.timers.on(STATUS_REMINDER, self.cadence.fire_reminder)
         self.timers.on(PUBLISH_RETRY, self.cadence.fire_publish_retry)
         self.bolt = self._build_bolt()

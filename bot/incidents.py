@@ -22,10 +22,11 @@ from blocks.text import escape
 from bot.clock import Clock
 from bot.config import BotConfig
 from bot.directory import Directory
-from bot.domain import Incident, IncidentStep, Severity, StepState, Ticket
+from bot.domain import Incident, IncidentStep, StepState, Ticket
 from bot.errors import OutsideServiceError, UnknownTicket
-from bot.integrations.pagerduty import PagerDuty, PageRequest
+from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import PublicIncidentDraft, StatusPublisher
+from bot.paging import card_url, page_request
 from bot.public_text import investigating_message, public_title
 from bot.scheduler import retry_delay
 from bot.tickets import TicketService
@@ -47,12 +48,6 @@ class PreparedIncident:
     incident: Incident
     ticket: Ticket
     claimed: tuple[IncidentStep, ...]
-
-
-def card_url(ticket: Ticket) -> str | None:
-    if not ticket.card_channel or not ticket.card_ts:
-        return None
-    return f"https://slack.com/archives/{ticket.card_channel}/p{ticket.card_ts.replace('.', '')}"
 
 
 def dedup_key(incident: Incident) -> str:
@@ -173,21 +168,9 @@ class IncidentService:
         if self.pagerduty is None:
             return (StepState.SKIPPED, "nobody was paged: PAGERDUTY_ROUTING_KEY is not set. "
                     f"<!subteam^{self.config.slack.incident_commanders}> please take command.", {})
-        key = dedup_key(incident)
-        severity = "critical" if ticket.severity is Severity.SEV1 else "error"
-        env = ticket.environment
-        page = PageRequest(
-            summary=f"[{ticket.severity}] #{ticket.number} {ticket.summary} · {ticket.workspace_id} "
-                    f"({ticket.plan_tier.label}) · {ticket.impact.label}",
-            severity=severity, dedup_key=key, source="supportbot",
-            link_url=card_url(ticket) or f"https://slack.com/archives/{self.config.slack.triage_channel}",
-            link_text=f"Ticket #{ticket.number} in Slack",
-            custom_details={"ticket": ticket.number, "workspace_id": ticket.workspace_id,
-                            "plan_tier": ticket.plan_tier.label, "impact": ticket.impact.label,
-                            "reported_time": env.occurred_at.isoformat() if env.occurred_at else None,
-                            "request_id": env.request_id, "filed_at": ticket.filed_at.isoformat()})
+        page = page_request(ticket, dedup_key=dedup_key(incident), triage_channel=self.config.slack.triage_channel)
         result = await self.pagerduty.trigger(page)
-        return StepState.DONE, f"paged on-call through PagerDuty ({severity}, alert key `{result.dedup_key}`)", {
+        return StepState.DONE, f"paged on-call through PagerDuty ({page.severity}, alert key `{result.dedup_key}`)", {
             "page_dedup_key": result.dedup_key}
 
     async def _open_channel(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:

@@ -40,6 +40,10 @@ class _SaveAbandoned(Exception):
     """Raised inside a save that outlived its timeout, so its transaction rolls back."""
 
 
+class Sev2Paging(Protocol):
+    async def page_for(self, ticket: Ticket) -> None: ...
+
+
 class IncidentOpener(Protocol):
     async def open_for(self, ticket: Ticket, actor: str) -> object: ...
 
@@ -74,6 +78,7 @@ class TicketService:
         self._opening: dict[int, asyncio.Future[object]] = {}
         # Set at composition: a ticket that becomes SEV1 opens an incident at once.
         self.incidents: IncidentOpener | None = None
+        self.pager: Sev2Paging | None = None
 
     async def drain(self) -> None:
         """Lets background work (SEV1 openings, abandoned saves) finish, 5 s at most, before the database closes."""
@@ -171,6 +176,8 @@ class TicketService:
             await self.incidents.card_posted(ticket.number)
         else:
             await self._post_card(ticket)
+            if ticket.severity is Severity.SEV2 and self.pager is not None:
+                await self.pager.page_for(await self.get(ticket.number))  # after the card: it reports in its thread
 
     async def _post_card(self, ticket: Ticket) -> None:
         key = f"ticket:{ticket.number}:card"
@@ -261,6 +268,8 @@ class TicketService:
                                        cards.severity_changed_note(before, after, actor=actor))
         if after.severity is Severity.SEV1 and before.severity is not Severity.SEV1 and self.incidents:
             await self.incidents.open_for(after, actor)
+        elif after.severity is Severity.SEV2 and before.severity.rank > 2 and self.pager:
+            await self.pager.page_for(after)
         return after
 
     async def refresh_card(self, number: int) -> None:

@@ -39,6 +39,9 @@ async def vendor_env(pagerduty: PagerDutyStandIn, statuspage: StatuspageStandIn)
 
 
 @pytest_asyncio.fixture
-async def bot(start_bot: Callable[..., Any], vendor_env: dict[str, Any]) -> SupportBot:
-    """In scenario tests the bot talks to PagerDuty and Statuspage stand-ins by default."""
-    return await start_bot(**vendor_env)  # type: ignore[no-any-return]
+async def bot(start_bot: Callable[..., Any], vendor_env: dict[str, Any]) -> AsyncIterator[SupportBot]:
+    """In scenario tests the bot talks to PagerDuty and Statuspage stand-ins by default. It is stopped here,
+    while the stand-ins still run, so work it had acknowledged finishes against them."""
+    started: SupportBot = await start_bot(**vendor_env)
+    yield started
+    await started.stop()
