@@ -1,0 +1,131 @@
+"""`supportbot run` as a real process: reminders keep the cadence across a restart, never later than a tick."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.pagerduty import PagerDutyStandIn
+from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.statuspage import StatuspageStandIn
+from bot.sandbox.workspace import file_ticket, ticket_values
+from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET
+from tests.scenarios.conftest import ROUTING_KEY
+
+CADENCE = 3.0
+TICK = 0.25
+SEV1 = ticket_values(**{"Impact": "Production down or data loss", "Summary": "Checkout returns 500"})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _short_cadence_config(folder: Path) -> Path:
+    text = CONTRACT.read_text()
+    text = re.sub(r'status_update_every = "[^"]+"', f'status_update_every = "{int(CADENCE)}s"', text)
+    text = re.sub(r'tick = "[^"]+"', f'tick = "{int(TICK * 1000)}ms"', text)
+    path = folder / "supportbot.toml"
+    path.write_text(text)
+    return path
+
+
+class BotProcess:
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env = env
+        self.port = port
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("supportbot run did not answer /healthz within 20 s")
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.process.wait(), 15)
+        self.process = None
+
+
+@pytest_asyncio.fixture
+async def stand_ins() -> AsyncIterator[tuple[PagerDutyStandIn, StatuspageStandIn]]:
+    async with PagerDutyStandIn(routing_keys=[ROUTING_KEY]) as pagerduty, StatuspageStandIn() as statuspage:
+        yield pagerduty, statuspage
+
+
+async def test_reminders_keep_their_cadence_across_a_restart_of_the_process(
+        sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, StatuspageStandIn], tmp_path: Path) -> None:
+    pagerduty, statuspage = stand_ins
+    port = _free_port()
+    database = tmp_path / "bot.db"
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port),
+           "SUPPORTBOT_CONFIG": str(_short_cadence_config(tmp_path)), "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
+           "PAGERDUTY_EVENTS_URL": pagerduty.url, "STATUSPAGE_API_KEY": statuspage.api_key,
+           "STATUSPAGE_PAGE_ID": statuspage.page_id, "STATUSPAGE_API_URL": statuspage.api_url}
+    env.pop("SLACK_APP_TOKEN", None)
+    bot = BotProcess(env, port)
+    await bot.start()
+    try:
+        async with SlackDriver(events_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET,
+                               sandbox=sandbox) as slack:
+            await file_ticket(slack, sandbox, values=SEV1)
+        channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=10)
+        await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)),
+                               timeout=10)
+        opened_at = _opened_at(database)
+
+        await bot.stop()  # the first reminder falls due while the bot is down
+        await asyncio.sleep(max(0.0, opened_at + CADENCE + 0.5 - time.time()))
+        assert _reminders(sandbox, channel.id) == []
+        await bot.start()
+        first = await sandbox.wait_for(lambda: next(iter(_reminders(sandbox, channel.id)), None), timeout=10)
+        assert "has been silent" in str(first.blocks)
+
+        # Running again, the next one keeps the rhythm: due at opened + 2 * cadence, late by one tick at most.
+        second = await sandbox.wait_for(lambda: next(iter(_reminders(sandbox, channel.id)[1:]), None),
+                                        timeout=CADENCE * 3)
+        due = opened_at + 2 * CADENCE
+        assert due <= float(second.ts) <= due + TICK + 0.3, (float(second.ts) - due)
+    finally:
+        await bot.stop()
+    assert len(pagerduty.accepted_events("trigger")) == 1
+    assert len(statuspage.incidents) == 1
+
+
+def _reminders(sandbox: SlackSandbox, channel_id: str) -> list[Any]:
+    return [m for m in sandbox.history(channel_id) if "has been silent" in str(m.blocks)]
+
+
+def _opened_at(database: Path) -> float:
+    with sqlite3.connect(database) as db:
+        (value,) = db.execute("SELECT opened_at FROM incidents").fetchone()
+    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
