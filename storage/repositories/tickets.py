@@ -55,7 +55,14 @@ def _to_ticket(row: TicketRow) -> Ticket:
 
 
 async def insert_ticket_once(session: AsyncSession, *, draft: TicketDraft, submission_key: str) -> tuple[Ticket, bool]:
-    """Insert the ticket unless this submission already made one; returns (ticket, created)."""
+    """Insert the ticket unless this submission already made one; returns (ticket, created).
+
+    The unique key on submission_key is what stops duplicates. The look-up first only spares
+    PostgreSQL's sequence: a conflicting insert would still use up a number and leave a gap.
+    """
+    existing = await session.scalar(select(TicketRow).where(TicketRow.submission_key == submission_key))
+    if existing is not None:
+        return _to_ticket(existing), False
     env = draft.environment
     values = dict(
         submission_key=submission_key, workspace_id=draft.workspace_id, requester_email=draft.requester_email,
