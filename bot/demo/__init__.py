@@ -7,7 +7,6 @@ Time is a manual clock, so "30 minutes later" takes no time at all.
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -107,8 +106,8 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
                                                    if "What the bot did" in str(m.blocks)), None))
     await asyncio.sleep(0.2)
     story.show_slack()
-    alert = pagerduty.open_alerts()[0]
-    print(f"  [PagerDuty] alert #{alert.number} {alert.status} · {alert.severity} · {alert.summary[:70]}")
+    for alert in pagerduty.open_alerts():
+        print(f"  [PagerDuty] alert #{alert.number} {alert.status} · {alert.severity} · {alert.summary[:70]}")
 
     story.chapter("Cora takes command")
     await slack.click(user_id=COMMANDER.user_id, action_id="incident_take_command", message=kickoff)
@@ -139,8 +138,10 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
         print(f"  “{incident['name']}” ({incident['status']})")
         for update in reversed(incident["updates"]):
             print(f"    {update['status']:<13} {update['body']}")
-    print(f"\n  PagerDuty events: {json.dumps([e['event_action'] for e in pagerduty.accepted_events()])}; "
-          f"open alerts: {len(pagerduty.open_alerts())}")
+    print("\n  PagerDuty, at the end:")
+    for alert in pagerduty.alerts:
+        print(f"    alert #{alert.number} `{alert.dedup_key}` ({alert.severity}): {alert.status}")
+    print("  The SEV2 alert stays open until its ticket is resolved, which a later capability adds.")
     print("\nThe end. Every message above went through the real bot over signed HTTP.")
 
 
