@@ -128,6 +128,14 @@ class SupportBot:
             surface.register(app)
         return app
 
+    async def connect_socket_mode(self) -> Any:
+        """Connects to Slack over Socket Mode (SLACK_APP_TOKEN); returns the handler, for `close_async()`."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(self.bolt, self.settings.env.slack_app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        return handler
+
     async def healthy(self) -> bool:
         try:
             async with self.engine.connect() as connection:

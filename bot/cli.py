@@ -23,10 +23,7 @@ async def _run() -> None:
     await bot.start()
     handler = None
     if bot.settings.env.slack_app_token:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(bot.bolt, bot.settings.env.slack_app_token)
-        await handler.connect_async()  # type: ignore[no-untyped-call]
+        handler = await bot.connect_socket_mode()
         logging.getLogger("supportbot").info("connected to Slack over Socket Mode")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -34,7 +31,7 @@ async def _run() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     if handler is not None:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+        await handler.close_async()
     await bot.stop()
 
 

@@ -123,7 +123,10 @@ class SlackSandbox(SlackApi):
         )
         if not token:
             raise ApiFailure("not_authed")
-        if token != self.bot_token:
+        if request.match_info["method"] == "apps.connections.open":
+            if token not in self.app_tokens:
+                raise ApiFailure("invalid_auth" if token != self.bot_token else "not_allowed_token_type")
+        elif token != self.bot_token:
             raise ApiFailure("invalid_auth")
 
     async def _handle_api(self, request: web.Request) -> web.Response:

@@ -71,6 +71,7 @@ class SlackState:
         bot_user_id: str = "U0SUPPORTBOT",
     ) -> None:
         self.bot_token = bot_token
+        self.app_tokens: set[str] = set()  # app-level tokens (xapp-…), good for apps.connections.open only
         self.team_id = team_id
         self.trigger_ttl = trigger_ttl
         self.bot_user_id = bot_user_id
