@@ -62,12 +62,13 @@ class Statuspage:
     name = "Statuspage"
 
     def __init__(self, *, api_url: str, api_key: str, page_id: str, http: httpx.AsyncClient | None = None,
-                 attempts: int = 4, min_interval: float = 1.0, timeout: float = 10.0) -> None:
+                 attempts: int = 4, min_interval: float = 1.05, timeout: float = 10.0) -> None:
         self._base = f"{api_url.rstrip('/')}/pages/{page_id}"
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._headers = {"Authorization": f"OAuth {api_key}"}
         self._attempts = attempts
-        # Statuspage allows about one request a second per key: pace ourselves instead of collecting 429s.
+        # Statuspage allows about one request a second per key: pace ourselves (with a little room for clock
+        # jitter at its end) instead of collecting 429s.
         self._min_interval = min_interval
         self._pace = asyncio.Lock()
         self._last_request = 0.0

@@ -155,3 +155,33 @@ async def test_channel_name_taken_moves_to_the_next_free_name(
     await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)))
     assert not any(m.channel == "C0SOMEONE1" for m in sandbox.messages)
     assert AGENT.user_id in channel.members
+
+
+async def test_status_command_in_the_incident_channel_opens_the_status_modal(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    channel, _ = await _open_incident(slack, sandbox)
+    response = await slack.slash_command(user_id=COMMANDER.user_id, command="/status", channel_id=channel.id,
+                                         channel_name=channel.name)
+    assert response.status == 200 and not response.body
+    view = await sandbox.wait_for(lambda: next((v for v in sandbox.views.values() if v.user == COMMANDER.user_id
+                                                and v.view.get("callback_id") == "status_submit"), None))
+    labels = [b["label"]["text"] for b in view.view["blocks"] if b["type"] == "input"]
+    assert labels[:2] == ["Status", "Message to customers"]
+
+
+async def test_a_status_update_the_status_page_refused_is_published_by_the_scheduler(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock,
+        statuspage: StatuspageStandIn) -> None:
+    channel, kickoff = await _open_incident(slack, sandbox)
+    await statuspage.wait_for(lambda page: len(page.incidents) == 1, timeout=10)
+    statuspage.fail_next(503, times=4)  # every quick retry inside the call fails too
+    await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Identified",
+                       text="A faulty deploy is the cause.")
+    await sandbox.wait_for(lambda: any("did not take this update" in str(m.blocks)
+                                       for m in sandbox.history(channel.id)), timeout=15)
+    assert next(iter(statuspage.incidents.values())).status == "investigating"
+    clock.advance(timedelta(seconds=1))
+    await bot.timers.fire_due()
+    public = next(iter(statuspage.incidents.values()))
+    assert public.status == "identified"
+    assert public.body_history[-1]["body"] == "A faulty deploy is the cause."
