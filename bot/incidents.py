@@ -148,17 +148,18 @@ class IncidentService:
                                            action=f"incident_{step.value}_{state.value}", actor="supportbot",
                                            at=self._clock.now(), before=None, after={"detail": detail})
             if state is StepState.FAILED:
-                attempt = await self._schedule_retry(session, incident.id, step)
+                attempt = await self._schedule_retry(session, incident, step)
                 log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, attempt, detail)
 
-    async def _schedule_retry(self, session: AsyncSession, incident_id: int, step: IncidentStep) -> int:
-        pending = [t for t in await timers.pending_timers(session, incident_id=incident_id)
+    async def _schedule_retry(self, session: AsyncSession, incident: Incident, step: IncidentStep) -> int:
+        """Schedules the next retry of a failed step, waiting longer after each failure; returns the count."""
+        pending = [t for t in await timers.pending_timers(session, incident_id=incident.id)
                    if t.kind == STEP_RETRY and t.key.split(":")[2] == step.value]
         if pending:
             return len(pending)
-        failures = len([e for e in await audit.audit_trail(session, ticket_number=(await repo.get_incident(
-            session, incident_id=incident_id)).ticket_number)  # type: ignore[union-attr]
-            if e.action.endswith(f"_{step.value}_failed")])
+        incident_id = incident.id
+        failures = len([e for e in await audit.audit_trail(session, ticket_number=incident.ticket_number)
+                        if e.action == f"incident_{step.value}_failed"])
         due = self._clock.now() + retry_delay(failures)
         await timers.schedule_timer(session, key=f"incident:{incident_id}:{step.value}:retry:{failures}",
                                     kind=STEP_RETRY, due_at=due, incident_id=incident_id)
@@ -323,7 +324,7 @@ class IncidentService:
         async with self._sessions.begin() as session:
             for step in IncidentStep:
                 if incident.step(step).state is StepState.FAILED:
-                    await self._schedule_retry(session, incident.id, step)
+                    await self._schedule_retry(session, incident, step)
 
     async def give_up(self, incident_id: int, step: IncidentStep, *, by: str) -> None:
         async with self._sessions.begin() as session:
