@@ -272,8 +272,10 @@ class IncidentService:
         try:
             await self._slack.conversations_invite(channel=incident.channel_id, users=",".join(wanted))
             return None
-        except SlackApiError:
-            pass  # one bad user fails the batch: invite one by one to learn who
+        except SlackApiError as exc:
+            # One bad user fails the whole batch: invite one by one to learn who.
+            log.info("batch invite to %s failed (%s); inviting one by one", incident.channel_name,
+                     exc.response.get("error"))
         for user_id in wanted:
             try:
                 await self._slack.conversations_invite(channel=incident.channel_id, users=user_id)
