@@ -1,0 +1,76 @@
+"""Secrets and endpoints, from the environment only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config_model import ConfigError
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """Secrets and endpoints, read from the environment only (never from the TOML file)."""
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite+aiosqlite:///supportbot.db"
+    port: int = 3000
+    config_path: str = "./supportbot.toml"
+    pagerduty_routing_key: str | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    statuspage_api_key: str | None = None
+    statuspage_page_id: str | None = None
+    statuspage_api_url: str = "https://api.statuspage.io/v1"
+    customer_connection_url: str | None = None
+    customer_connection_secret: str | None = None
+    public_url: str | None = None
+
+    def __repr__(self) -> str:  # secrets must never reach a log line through repr()
+        return "EnvSettings(<redacted>)"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> EnvSettings:
+        env = os.environ if environ is None else environ
+
+        def opt(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        port_text = opt("PORT") or "3000"
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) < 65536:
+            raise ConfigError("PORT", f"{port_text!r} is not a TCP port number")
+        api_url = opt("SLACK_API_URL") or cls.slack_api_url
+        settings = cls(
+            slack_bot_token=opt("SLACK_BOT_TOKEN"),
+            slack_signing_secret=opt("SLACK_SIGNING_SECRET"),
+            slack_app_token=opt("SLACK_APP_TOKEN"),
+            slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+            database_url=opt("DATABASE_URL") or cls.database_url,
+            port=int(port_text),
+            config_path=opt("SUPPORTBOT_CONFIG") or cls.config_path,
+            pagerduty_routing_key=opt("PAGERDUTY_ROUTING_KEY"),
+            pagerduty_events_url=(opt("PAGERDUTY_EVENTS_URL") or cls.pagerduty_events_url).rstrip("/"),
+            statuspage_api_key=opt("STATUSPAGE_API_KEY"),
+            statuspage_page_id=opt("STATUSPAGE_PAGE_ID"),
+            statuspage_api_url=(opt("STATUSPAGE_API_URL") or cls.statuspage_api_url).rstrip("/"),
+            customer_connection_url=opt("CUSTOMER_CONNECTION_URL"),
+            customer_connection_secret=opt("CUSTOMER_CONNECTION_SECRET"),
+            public_url=(opt("SUPPORTBOT_PUBLIC_URL") or "").rstrip("/") or None,
+        )
+        for name in ("SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL", "CUSTOMER_CONNECTION_URL"):
+            value = opt(name)
+            if value and not value.startswith(("http://", "https://")):
+                raise ConfigError(name, f"{value!r} is not an http(s) URL")
+        if settings.statuspage_api_key and not settings.statuspage_page_id:
+            raise ConfigError("STATUSPAGE_PAGE_ID", "is required when STATUSPAGE_API_KEY is set")
+        return settings
+
+    def require_slack_credentials(self) -> None:
+        if not self.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN", "is required to run the bot")
+        if not self.slack_signing_secret and not self.slack_app_token:
+            raise ConfigError("SLACK_SIGNING_SECRET", "is required for HTTP mode (or set SLACK_APP_TOKEN)")
