@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.local_server import LocalServer
+
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
 MAX_SUMMARY_LEN = 1024
@@ -84,7 +86,7 @@ class _Throttle:
     accepted: dict[str, deque[float]] = field(default_factory=dict)
 
 
-class PagerDutyStandIn:
+class PagerDutyStandIn(LocalServer):
     """An aiohttp server that behaves like ``https://events.pagerduty.com`` for alert events."""
 
     def __init__(self, *, routing_keys: Iterable[str] | None = None) -> None:
@@ -94,45 +96,19 @@ class PagerDutyStandIn:
         self._latency = 0.0
         self._failures: deque[_Failure] = deque()
         self._throttle: _Throttle | None = None
-        self._runner: web.AppRunner | None = None
-        self._url: str | None = None
         self._changed = asyncio.Condition()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._runner is not None:
-            raise RuntimeError("PagerDutyStandIn is already running")
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v2/enqueue", self._enqueue)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        if ":" in bound_host:
-            bound_host = f"[{bound_host}]"
-        self._runner = runner
-        self._url = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> PagerDutyStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        return app
 
     @property
     def url(self) -> str:
         """Base URL; clients POST to ``{url}/v2/enqueue`` as they would to events.pagerduty.com."""
-        if self._url is None:
-            raise RuntimeError("PagerDutyStandIn is not started")
-        return self._url
+        return self.base_url
 
     @property
     def enqueue_url(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_api import SlackApi
 from bot.sandbox.slack_models import Call
 from bot.sandbox.slack_state import ApiFailure
@@ -29,7 +30,7 @@ class _Fault:
     retry_after: int
 
 
-class SlackSandbox(SlackApi):
+class SlackSandbox(SlackApi, LocalServer):
     def __init__(
         self,
         *,
@@ -43,39 +44,14 @@ class SlackSandbox(SlackApi):
         )
         self._faults: dict[str, list[_Fault]] = {}
         self._latency: dict[str | None, float] = {}
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
         self._methods = self.method_table()
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key}", self._handle_response_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]  # the real port when asked for port 0
-        self._base_url = f"http://{host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> SlackSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("SlackSandbox.start() has not been awaited")
-        return self._base_url
+        return app
 
     @property
     def api_url(self) -> str:

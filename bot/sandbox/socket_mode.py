@@ -10,48 +10,38 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack import SlackSandbox
 
 ACK_WITHIN_SECONDS = 3.0
 
 
-class SocketModeLink:
+class SocketModeLink(LocalServer):
     def __init__(self, sandbox: SlackSandbox, *, app_token: str = "xapp-1-A0SANDBOX-1-sandbox") -> None:
         self.sandbox = sandbox
         self.app_token = app_token
-        self._runner: web.AppRunner | None = None
-        self._url = ""
         self._sockets: list[web.WebSocketResponse] = []
         self._connected = asyncio.Event()
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.envelopes: list[dict[str, Any]] = []
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/link", self._link)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self._url = f"ws://{host}:{self._runner.addresses[0][1]}/link"
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        await super().start(host, port)
         self.sandbox.app_tokens.add(self.app_token)
         self.sandbox._methods["apps.connections.open"] = self._open  # a method only Socket Mode apps call
 
     async def stop(self) -> None:
-        for socket in self._sockets:
+        for socket in list(self._sockets):
             await socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> SocketModeLink:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await super().stop()
 
     def _open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": f"{self._url}?ticket={uuid.uuid4().hex}"}
+        return {"url": f"{self.base_url.replace('http://', 'ws://')}/link?ticket={uuid.uuid4().hex}"}
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(autoping=True)

@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.sandbox.local_server import LocalServer
+
 REALTIME_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 IMPACTS = ("none", "maintenance", "minor", "major", "critical")
 COMPONENT_STATUSES = (
@@ -151,7 +153,7 @@ class _RateLimiter:
         return None
 
 
-class StatuspageStandIn:
+class StatuspageStandIn(LocalServer):
     """An aiohttp server that behaves like ``https://api.statuspage.io/v1`` for one page's incidents."""
 
     def __init__(
@@ -172,15 +174,11 @@ class StatuspageStandIn:
         self.rate_limit(requests_per_second, window=rate_window)
         self._latency = 0.0
         self._failures: deque[_Failure] = deque()
-        self._runner: web.AppRunner | None = None
-        self._base: str | None = None
         self._changed = asyncio.Condition()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._runner is not None:
-            raise RuntimeError("StatuspageStandIn is already running")
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         incidents = "/v1/pages/{page_id}/incidents"
         # "unresolved" comes before "{incident_id}": aiohttp matches in registration order.
@@ -194,34 +192,12 @@ class StatuspageStandIn:
         app.router.add_patch(one, self._update)
         app.router.add_put(one, self._update)
         app.router.add_delete(one, self._delete)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        if ":" in bound_host:
-            bound_host = f"[{bound_host}]"
-        self._runner = runner
-        self._base = f"http://{bound_host}:{bound_port}"
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> StatuspageStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        return app
 
     @property
     def api_url(self) -> str:
         """The API base, the stand-in's ``https://api.statuspage.io/v1``."""
-        if self._base is None:
-            raise RuntimeError("StatuspageStandIn is not started")
-        return f"{self._base}/v1"
+        return f"{self.base_url}/v1"
 
     # -- inspection --------------------------------------------------------------------------------------
 
