@@ -30,9 +30,11 @@ async def _run() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    logging.getLogger("supportbot").info("stopping: finishing acknowledged work, then closing")
     if handler is not None:
         await handler.close_async()
     await bot.stop()
+    logging.getLogger("supportbot").info("stopped")
 
 
 async def _migrate() -> None:

@@ -47,15 +47,17 @@ def _short_cadence_config(folder: Path) -> Path:
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
         self.env = env
         self.port = port
+        self.log = log
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        with self.log.open("ab") as log:  # the process's own log, shown when it misbehaves
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=self.env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -69,10 +71,17 @@ class BotProcess:
         raise AssertionError("supportbot run did not answer /healthz within 20 s")
 
     async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), 15)
-        self.process = None
+        process, self.process = self.process, None
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"supportbot run did not stop within 15 s of SIGTERM; its log ends:\n{tail}") from None
 
 
 @pytest_asyncio.fixture
@@ -92,7 +101,7 @@ async def test_reminders_keep_their_cadence_across_a_restart_of_the_process(
            "PAGERDUTY_EVENTS_URL": pagerduty.url, "STATUSPAGE_API_KEY": statuspage.api_key,
            "STATUSPAGE_PAGE_ID": statuspage.page_id, "STATUSPAGE_API_URL": statuspage.api_url}
     env.pop("SLACK_APP_TOKEN", None)
-    bot = BotProcess(env, port)
+    bot = BotProcess(env, port, tmp_path / "supportbot.log")
     await bot.start()
     try:
         async with SlackDriver(events_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET,
