@@ -71,11 +71,10 @@ def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, command
 
 def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime | None) -> list[Block]:
     outcome = incident.step(step)
-    retry = (f" The bot retries {slack_date(next_retry, '{time}')} and keeps retrying"
-             if next_retry else " The bot keeps retrying")
+    then = (f" The bot retries {slack_date(next_retry, '{time}')} and keeps retrying until it works or someone "
+            "gives up." if next_retry else " Press Retry once the cause is fixed, or Give up.")
     return [
-        section(f"⚠️ *{step.label} failed* for ticket #{incident.ticket_number}: {outcome.detail or ''}."
-                f"{retry} until it works or someone gives up."),
+        section(f"⚠️ *{step.label} failed* for ticket #{incident.ticket_number}: {outcome.detail or ''}.{then}"),
         actions(button("Retry", Action.RETRY_STEP, f"{incident.id}:{step.value}", style="primary"),
                 button("Give up", Action.GIVE_UP_STEP, f"{incident.id}:{step.value}", style="danger"),
                 block_id=f"step_{incident.id}_{step.value}"),

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 STEP_RETRY = "incident_step_retry"
 STATUS_REMINDER = "status_reminder"
-STEP_LEASE = timedelta(seconds=60)
+# Longer than the slowest step can take with its own retries (Statuspage: 4 tries of 10 s plus waits).
+STEP_LEASE = timedelta(seconds=120)
 MAX_NAME_SUFFIX = 20
 
 
@@ -124,8 +125,23 @@ class IncidentService:
         await self._run_claimed(incident, ticket, claimed)
 
     async def _claim(self, session: AsyncSession, incident_id: int, steps: list[IncidentStep]) -> list[IncidentStep]:
-        return [step for step in steps if await repo.claim_step(
-            session, incident_id=incident_id, step=step, now=self._clock.now(), lease=STEP_LEASE)]
+        now = self._clock.now()
+        claimed = [step for step in steps if await repo.claim_step(
+            session, incident_id=incident_id, step=step, now=now, lease=STEP_LEASE)]
+        for step in claimed:
+            # If this attempt never reports back (a crash, a deploy), the step is retried when its lease ends.
+            await self._set_retry(session, incident_id, step, due=now + STEP_LEASE + timedelta(seconds=1))
+        return claimed
+
+    async def _set_retry(self, session: AsyncSession, incident_id: int, step: IncidentStep, *,
+                         due: datetime | None) -> None:
+        """Replaces the step's pending retry with one at `due` (none when `due` is None)."""
+        prefix = f"incident:{incident_id}:{step.value}:"
+        await timers.cancel_timers(session, now=self._clock.now(), kinds=[STEP_RETRY], incident_id=incident_id,
+                                   key_prefix=prefix)
+        if due is not None:
+            await timers.schedule_timer(session, key=f"{prefix}retry:{due.isoformat()}", kind=STEP_RETRY,
+                                        due_at=due, incident_id=incident_id)
 
     async def _run_claimed(self, incident: Incident, ticket: Ticket, claimed: list[IncidentStep]) -> None:
         runners = {IncidentStep.PAGE: self._page, IncidentStep.CHANNEL: self._open_channel,
@@ -135,10 +151,14 @@ class IncidentService:
         await self._follow_up(incident.id, ticket, ran=claimed)
 
     async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep, runner: Any) -> None:
+        retry = True
         try:
             state, detail, values = await runner(incident, ticket)
         except (OutsideServiceError, SlackApiError, OSError, TimeoutError) as exc:
             state, detail, values = StepState.FAILED, _describe(exc), {}
+            if isinstance(exc, OutsideServiceError) and not exc.retryable:
+                # A 400 or 401 will fail the same way again: a person fixes the cause and presses Retry.
+                retry, detail = False, f"{detail}; not retried automatically, press Retry once it is fixed"
         except Exception as exc:  # an unexpected failure must still be visible and retried, never lost
             log.exception("incident step %s crashed", step.value)
             state, detail, values = StepState.FAILED, f"unexpected error ({type(exc).__name__})", {}
@@ -147,23 +167,13 @@ class IncidentService:
             await audit.append_audit_event(session, ticket_number=incident.ticket_number,
                                            action=f"incident_{step.value}_{state.value}", actor="supportbot",
                                            at=self._clock.now(), before=None, after={"detail": detail})
-            if state is StepState.FAILED:
-                attempt = await self._schedule_retry(session, incident, step)
-                log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, attempt, detail)
-
-    async def _schedule_retry(self, session: AsyncSession, incident: Incident, step: IncidentStep) -> int:
-        """Schedules the next retry of a failed step, waiting longer after each failure; returns the count."""
-        pending = [t for t in await timers.pending_timers(session, incident_id=incident.id)
-                   if t.kind == STEP_RETRY and t.key.split(":")[2] == step.value]
-        if pending:
-            return len(pending)
-        incident_id = incident.id
-        failures = len([e for e in await audit.audit_trail(session, ticket_number=incident.ticket_number)
-                        if e.action == f"incident_{step.value}_failed"])
-        due = self._clock.now() + retry_delay(failures)
-        await timers.schedule_timer(session, key=f"incident:{incident_id}:{step.value}:retry:{failures}",
-                                    kind=STEP_RETRY, due_at=due, incident_id=incident_id)
-        return failures
+            due = None
+            if state is StepState.FAILED and retry:
+                failures = len([e for e in await audit.audit_trail(session, ticket_number=incident.ticket_number)
+                                if e.action == f"incident_{step.value}_failed"])
+                due = self._clock.now() + retry_delay(failures)
+                log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, failures, detail)
+            await self._set_retry(session, incident.id, step, due=due)
 
     async def _page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
         if self.pagerduty is None:
@@ -215,16 +225,18 @@ class IncidentService:
         incident = await self.get(incident_id)
         for step in ran:
             if incident.step(step).state is StepState.FAILED:
-                await self.say(incident, ticket, blocks.step_failed(incident, step, next_retry=await self._next_retry(
-                    incident.id)), f"{step.label} failed")
+                next_retry = await self._next_retry(incident.id, step)
+                await self.say(incident, ticket, blocks.step_failed(incident, step, next_retry=next_retry),
+                               f"{step.label} failed")
         if kickoff_existed and ran:
             await self.update_kickoff(incident, ticket)  # a retried step changed what the kickoff reports
         await self._tickets.refresh_card(ticket.number)
 
-    async def _next_retry(self, incident_id: int) -> datetime | None:
+    async def _next_retry(self, incident_id: int, step: IncidentStep) -> datetime | None:
+        prefix = f"incident:{incident_id}:{step.value}:"
         async with self._sessions() as session:
             pending = [t.due_at for t in await timers.pending_timers(session, incident_id=incident_id)
-                       if t.kind == STEP_RETRY]
+                       if t.kind == STEP_RETRY and t.key.startswith(prefix)]
         return min(pending) if pending else None
 
     async def _prepare_channel(self, incident: Incident, ticket: Ticket) -> None:
@@ -309,34 +321,23 @@ class IncidentService:
     # Retries ------------------------------------------------------------------------------------------
 
     async def retry_step(self, incident_id: int, step: IncidentStep, *, by: str | None) -> Incident:
+        """Runs the step again unless it is done, given up, or still held by a live attempt (its lease)."""
         before = await self.get(incident_id)
-        if before.step(step).state not in (StepState.FAILED, StepState.PENDING):
+        if before.step(step).state not in (StepState.FAILED, StepState.PENDING, StepState.RUNNING):
             return before
-        async with self._sessions.begin() as session:
-            await timers.cancel_timers(session, now=self._clock.now(), kinds=[STEP_RETRY], incident_id=incident_id)
         await self.run_steps(incident_id, only=step)
         after = await self.get(incident_id)
         ticket = await self._tickets.get(after.ticket_number)
-        if after.step(step).state is StepState.DONE:
+        if after.step(step).state is StepState.DONE and before.step(step).state is not StepState.DONE:
             await self.say(after, ticket, blocks.step_recovered(after, step), f"{step.label} done on retry")
-        await self._reschedule_other_failures(after)
         return after
-
-    async def _reschedule_other_failures(self, incident: Incident) -> None:
-        async with self._sessions.begin() as session:
-            for step in IncidentStep:
-                if incident.step(step).state is StepState.FAILED:
-                    await self._schedule_retry(session, incident, step)
 
     async def give_up(self, incident_id: int, step: IncidentStep, *, by: str) -> None:
         async with self._sessions.begin() as session:
             changed = await repo.abandon_step(session, incident_id=incident_id, step=step,
                                               detail=f"given up by <@{by}>")
             if changed:
-                pending = [t for t in await timers.pending_timers(session, incident_id=incident_id)
-                           if t.kind == STEP_RETRY and t.key.split(":")[2] == step.value]
-                for t in pending:
-                    await timers.complete_timer(session, timer_id=t.id, now=self._clock.now())
+                await self._set_retry(session, incident_id, step, due=None)
         if changed:
             incident = await self.get(incident_id)
             ticket = await self._tickets.get(incident.ticket_number)

@@ -9,12 +9,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """The dialect's own INSERT, which knows ON CONFLICT."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
 def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[str, Any],
                               conflict_on: list[str]) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    if dialect == "postgresql":
-        return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
-    return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
+    return dialect_insert(session, table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
 
 
 def rows_affected(result: Any) -> int:

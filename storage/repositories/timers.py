@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import TimerRow
-from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
+from storage.repositories._upsert import dialect_insert, rows_affected
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,27 @@ def _to_due(row: TimerRow) -> DueTimer:
 
 async def schedule_timer(session: AsyncSession, *, key: str, kind: str, due_at: datetime,
                          ticket_number: int | None = None, incident_id: int | None = None) -> bool:
-    """False when a timer with this key already exists: scheduling is idempotent by meaning."""
+    """False when a live or fired timer with this key exists: scheduling is idempotent by meaning.
+
+    A cancelled timer with the key is re-armed instead, so cancelling never blocks scheduling it again.
+    """
     values = dict(key=key, kind=kind, due_at=due_at, ticket_number=ticket_number, incident_id=incident_id,
                   attempts=0)
-    result = await session.execute(
-        insert_ignoring_conflicts(session, TimerRow.__table__, values, ["key"]))  # type: ignore[arg-type]
-    return bool(rows_affected(result))
+    insert = dialect_insert(session, TimerRow.__table__).values(values)  # type: ignore[arg-type]
+    statement = insert.on_conflict_do_update(
+        index_elements=["key"], where=TimerRow.__table__.c.cancelled_at.is_not(None),
+        set_={"due_at": insert.excluded.due_at, "cancelled_at": None, "fired_at": None, "claimed_until": None,
+              "claimed_by": None, "attempts": 0, "last_error": None})
+    return bool(rows_affected(await session.execute(statement)))
 
 
 async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable[str],
-                        ticket_number: int | None = None, incident_id: int | None = None) -> int:
+                        ticket_number: int | None = None, incident_id: int | None = None,
+                        key_prefix: str | None = None) -> int:
     conditions: list[ColumnElement[bool]] = [TimerRow.kind.in_(list(kinds)), TimerRow.fired_at.is_(None),
                                             TimerRow.cancelled_at.is_(None)]
+    if key_prefix is not None:
+        conditions.append(TimerRow.key.startswith(key_prefix, autoescape=True))
     if ticket_number is not None:
         conditions.append(TimerRow.ticket_number == ticket_number)
     if incident_id is not None:

@@ -123,3 +123,67 @@ async def test_reopened_incident_pages_again_with_a_new_dedup_key(
     assert keys == ["supportbot-ticket-1-1", "supportbot-ticket-1-2"]
     assert [e["dedup_key"] for e in pagerduty.accepted_events("resolve")] == ["supportbot-ticket-1-1"]
     assert kickoff is not None
+
+
+async def test_two_failed_steps_are_both_retried_by_the_scheduler(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        statuspage: StatuspageStandIn, clock: ManualClock) -> None:
+    pagerduty.fail_next(503, times=10)
+    statuspage.fail_next(503, times=4)
+    await file_ticket(slack, sandbox, values=SEV1)
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
+    await _failure_notice(sandbox, channel.id, "Page on-call")
+    await _failure_notice(sandbox, channel.id, "Status page")
+    pagerduty.reset()
+    statuspage.reset()
+    for _ in range(3):  # the first retry of one step must not cancel the other's
+        clock.advance(timedelta(minutes=1))
+        await bot.timers.fire_due()
+    incident = await _incident(bot)
+    assert incident.page.state is StepState.DONE and incident.statuspage.state is StepState.DONE
+    assert len(pagerduty.accepted_events("trigger")) == 1 and len(statuspage.incidents) == 1
+
+
+async def test_a_rejected_page_is_not_retried_automatically(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        clock: ManualClock) -> None:
+    pagerduty.fail_next(400, times=1, body={"status": "invalid event", "message": "Event object is invalid",
+                                            "errors": ["'payload.summary' is missing"]})
+    await file_ticket(slack, sandbox, values=SEV1)
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
+    notice = await _failure_notice(sandbox, channel.id, "Page on-call")
+    assert "not retried automatically" in str(notice.blocks) and "Retry" in str(notice.blocks)
+    clock.advance(timedelta(hours=2))
+    await bot.timers.fire_due()
+    assert pagerduty.accepted_events("trigger") == []
+    assert [e.status for e in pagerduty.events] == [400]  # one request: a 400 is never re-sent by itself
+    await slack.click(user_id=COMMANDER.user_id, action_id="incident_retry_step", message=notice)
+    await sandbox.wait_for(lambda: any("done on retry" in str(m.blocks) for m in sandbox.history(channel.id)),
+                           timeout=15)
+    assert len(pagerduty.accepted_events("trigger")) == 1
+
+
+async def test_a_step_whose_attempt_never_reported_back_is_retried_when_its_lease_ends(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        clock: ManualClock) -> None:
+    from bot.domain import IncidentStep
+    from bot.incidents import STEP_LEASE
+
+    await file_ticket(slack, sandbox, values=SEV1)
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
+    await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)))
+    incident = await _incident(bot)
+    # A crash mid-page: the step was claimed (as opening does), then the process died before the outcome.
+    async with bot.sessions.begin() as session:
+        await incident_repo.record_step(session, incident_id=incident.id, step=IncidentStep.PAGE,
+                                        state=StepState.PENDING, detail=None)
+        assert await bot.incidents._claim(session, incident.id, [IncidentStep.PAGE]) == [IncidentStep.PAGE]
+    clock.advance(STEP_LEASE / 2)
+    await bot.timers.fire_due()
+    assert (await _incident(bot)).page.state is StepState.RUNNING  # still within its lease: left alone
+    clock.advance(STEP_LEASE)
+    await bot.timers.fire_due()
+    assert (await _incident(bot)).page.state is StepState.DONE
+    # The crashed attempt may have reached PagerDuty: the same dedup_key keeps it one alert.
+    assert {e["dedup_key"] for e in pagerduty.accepted_events("trigger")} == {"supportbot-ticket-1-1"}
+    assert len(pagerduty.alerts) == 1
