@@ -26,7 +26,7 @@ from bot.incidents import STATUS_REMINDER, STEP_RETRY, IncidentService
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
 from bot.paging import SEV2_PAGE_RETRY, Sev2Pager
-from bot.scheduler import TimerService
+from bot.scheduler import BackgroundWork, TimerService
 from bot.status_site import StatusSite
 from bot.status_updates import PUBLISH_RETRY, StatusCadence
 from bot.tickets import BREACH, WARNING, TicketService
@@ -68,9 +68,11 @@ class SupportBot:
         env = settings.env
         pagerduty = PagerDuty(routing_key=env.pagerduty_routing_key, events_url=env.pagerduty_events_url) \
             if env.pagerduty_routing_key else None
+        self.background = BackgroundWork()
         self.incidents = IncidentService(config=settings.config, sessions=self.sessions, slack=self.slack,
                                          directory=self.directory, clock=clock, tickets=self.tickets,
-                                         pagerduty=pagerduty, status_page=self._status_page())
+                                         pagerduty=pagerduty, status_page=self._status_page(),
+                                         background=self.background)
         self.tickets.incidents = self.incidents
         self.pager = Sev2Pager(config=settings.config, sessions=self.sessions, slack=self.slack, clock=clock,
                                pagerduty=pagerduty)
@@ -79,7 +81,8 @@ class SupportBot:
                                      directory=self.directory, clock=clock, incidents=self.incidents,
                                      tickets=self.tickets)
         self.status_site = StatusSite(sessions=self.sessions, clock=clock)
-        self.timers = TimerService(sessions=self.sessions, clock=clock, tick=settings.config.scheduler_tick)
+        self.timers = TimerService(sessions=self.sessions, clock=clock, tick=settings.config.scheduler_tick,
+                                   background=self.background)
         self.timers.on(WARNING, self.tickets.fire_first_response_timer)
         self.timers.on(BREACH, self.tickets.fire_first_response_timer)
         self.timers.on(STEP_RETRY, self.incidents.fire_step_retry)
@@ -172,6 +175,7 @@ class SupportBot:
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=5)
         await self.tickets.drain()
+        await self.background.settle(timeout=5)
         if self.incidents.pagerduty is not None:
             self.incidents.pagerduty.close()
         if isinstance(self.incidents.status_page, Statuspage):

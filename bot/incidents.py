@@ -28,7 +28,7 @@ from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import PublicIncidentDraft, StatusPublisher
 from bot.paging import card_url, page_request
 from bot.public_text import investigating_message, public_title
-from bot.scheduler import retry_delay
+from bot.scheduler import BackgroundWork, retry_delay
 from bot.tickets import TicketService
 from storage.repositories import audit, side_effects, timers
 from storage.repositories import incidents as repo
@@ -62,7 +62,8 @@ def reminder_key(incident_id: int, due: datetime) -> str:
 class IncidentService:
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
                  directory: Directory, clock: Clock, tickets: TicketService, pagerduty: PagerDuty | None,
-                 status_page: StatusPublisher) -> None:
+                 status_page: StatusPublisher, background: BackgroundWork) -> None:
+        self.background = background
         self.config = config
         self._sessions = sessions
         self._slack = slack
@@ -347,11 +348,9 @@ class IncidentService:
     async def fire_step_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
         assert timer.incident_id is not None
         step = IncidentStep(timer.key.split(":")[2])
-        # The step records its own failure and schedules the next retry, so this timer is done either way.
-        try:
-            await self.retry_step(timer.incident_id, step, by=None)
-        except SlackApiError as exc:
-            log.warning("scheduled retry of %s could not report back: %s", step.value, exc.response.get("error"))
+        # The step records its own outcome and schedules its next retry, so this timer is done either way;
+        # the outside call runs beside the tick, not inside it.
+        self.background.spawn(self.retry_step(timer.incident_id, step, by=None), f"retry {timer.key}")
 
 
 def _describe(exc: BaseException) -> str:

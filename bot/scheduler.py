@@ -30,9 +30,35 @@ def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta =
     return min(base * int(2 ** max(attempts - 1, 0)), cap)
 
 
+class BackgroundWork:
+    """Slow follow-up work (a vendor retry) that a timer starts but must not wait for: the tick stays short,
+    so a reminder queued behind it is never late by more than a tick."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Awaitable[object], name: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # the work reports its own outcome; a crash here must not vanish
+                log.exception("background work %s failed", name)
+
+        task = asyncio.get_running_loop().create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        while self._tasks:
+            done, _ = await asyncio.wait(list(self._tasks), timeout=timeout)
+            if not done:
+                return
+
+
 class TimerService:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, tick: timedelta,
-                 batch: int = 50) -> None:
+                 background: BackgroundWork, batch: int = 50) -> None:
+        self.background = background
         self._sessions = sessions
         self._clock = clock
         self.tick = tick
@@ -46,8 +72,18 @@ class TimerService:
     def on(self, kind: str, handler: TimerHandler) -> None:
         self._handlers[kind] = handler
 
-    async def fire_due(self) -> int:
-        """Fire every timer due now; returns how many fired. Safe to call from tests and the demo."""
+    async def fire_due(self, *, settle: bool = True) -> int:
+        """Fire every timer due now; returns how many fired.
+
+        With `settle` (tests, the demo) it also waits for the background work those timers started;
+        the scheduler's own tick does not, so one slow vendor never holds up the next deadline.
+        """
+        fired = await self._fire_due()
+        if settle:
+            await self.background.settle()
+        return fired
+
+    async def _fire_due(self) -> int:
         fired = 0
         async with self._lock:
             while True:
@@ -66,6 +102,8 @@ class TimerService:
             if handler is None:
                 raise LookupError(f"no handler for timer kind {timer.kind!r}")
             async with self._sessions.begin() as session:
+                if not await timers.still_claimed(session, timer_id=timer.id, claimant=self._claimant):
+                    return 0  # cancelled since it was claimed, or its lease passed to another claimant
                 await handler(session, timer)
                 await timers.complete_timer(session, timer_id=timer.id, now=self._clock.now())
             return 1
@@ -84,7 +122,7 @@ class TimerService:
 
     async def _tick(self) -> None:
         try:
-            await self.fire_due()
+            await self.fire_due(settle=False)
         except Exception:
             log.exception("scheduler tick failed")
 

@@ -82,6 +82,11 @@ async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, 
     return claimed
 
 
+async def still_claimed(session: AsyncSession, *, timer_id: int, claimant: str) -> bool:
+    row = await session.get(TimerRow, timer_id, populate_existing=True)
+    return row is not None and row.cancelled_at is None and row.fired_at is None and row.claimed_by == claimant
+
+
 async def complete_timer(session: AsyncSession, *, timer_id: int, now: datetime) -> None:
     await session.execute(update(TimerRow).where(TimerRow.id == timer_id).values(fired_at=now, claimed_until=None))
 

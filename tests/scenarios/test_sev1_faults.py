@@ -187,3 +187,23 @@ async def test_a_step_whose_attempt_never_reported_back_is_retried_when_its_leas
     # The crashed attempt may have reached PagerDuty: the same dedup_key keeps it one alert.
     assert {e["dedup_key"] for e in pagerduty.accepted_events("trigger")} == {"supportbot-ticket-1-1"}
     assert len(pagerduty.alerts) == 1
+
+
+async def test_a_slow_vendor_retry_does_not_hold_up_a_reminder_due_in_the_same_tick(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        clock: ManualClock) -> None:
+    import time
+
+    pagerduty.fail_next(503, times=10)
+    await file_ticket(slack, sandbox, values=SEV1)
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
+    await _failure_notice(sandbox, channel.id, "Page on-call")
+    pagerduty.reset()
+    pagerduty.set_latency(3.0)  # PagerDuty answers, slowly
+    clock.advance(timedelta(minutes=30))  # the page retry and the first status reminder are both due
+    started = time.monotonic()
+    assert await bot.timers.fire_due(settle=False) >= 2
+    assert time.monotonic() - started < 2.0  # the tick did not wait for PagerDuty
+    assert any("has been silent" in str(m.blocks) for m in sandbox.history(channel.id))
+    await bot.background.settle()
+    assert len(pagerduty.accepted_events("trigger")) == 1
