@@ -96,6 +96,10 @@ class StatusCadence:
         """Records the update once, then tells the status page, the channel, the topic and the card."""
         assert draft.status is not None
         before = await self._incidents.get(incident_id)
+        if before.status is IncidentStatus.RESOLVED and draft.status is not IncidentStatus.RESOLVED:
+            # Re-opened: a new round pages again under a new dedup_key and opens a new public incident.
+            reopened = await self._incidents.open_for(await self._tickets.get(before.ticket_number), by)
+            incident_id, before = reopened.id, reopened
         now = self._clock.now()
         update = StatusUpdate(incident_id=incident_id, status=draft.status, message=draft.message.strip(),
                               posted_by=by, posted_at=now, reason=draft.reason)

@@ -185,3 +185,24 @@ async def test_a_status_update_the_status_page_refused_is_published_by_the_sched
     public = next(iter(statuspage.incidents.values()))
     assert public.status == "identified"
     assert public.body_history[-1]["body"] == "A faulty deploy is the cause."
+
+
+async def test_reopening_from_the_status_modal_pages_again_with_a_new_dedup_key(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, statuspage: StatuspageStandIn,
+        pagerduty: PagerDutyStandIn) -> None:
+    channel, kickoff = await _open_incident(slack, sandbox)
+    await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Resolved", text="All good again.")
+    await pagerduty.wait_for(lambda standin: standin.accepted_events("resolve"), timeout=10)
+    refused = await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Investigating",
+                                 text="Errors are back.")
+    assert refused.json and "status_backwards_reason" in refused.json["errors"]
+    await slack.close_view(user_id=COMMANDER.user_id, view_id=sandbox.latest_view_for(COMMANDER.user_id).id)
+    await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Investigating",
+                       text="Errors are back for some customers.", reason="the fix did not hold")
+    await pagerduty.wait_for(lambda standin: len(standin.accepted_events("trigger")) == 2, timeout=10)
+    keys = [e["dedup_key"] for e in pagerduty.accepted_events("trigger")]
+    assert keys == ["supportbot-ticket-1-1", "supportbot-ticket-1-2"]
+    assert [a.status for a in pagerduty.alerts] == ["resolved", "triggered"]
+    await statuspage.wait_for(lambda page: len(page.incidents) == 2, timeout=10)
+    assert sorted(i.status for i in statuspage.incidents.values()) == ["investigating", "resolved"]
+    assert sandbox.channel_by_name("incident-1-2") is None  # the same channel carries the new round
