@@ -208,11 +208,17 @@ class IncidentService:
         return StepState.FAILED, f"every name from #{base} to #{base}-{MAX_NAME_SUFFIX} is taken", {}
 
     async def _post_status_page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
-        draft = PublicIncidentDraft(name=incident.public_title, status=incident.status.value,
-                                    body=incident.last_public_message)
+        current = await self.get(incident.id)  # a retry publishes what is true now, not at the first try
+        draft = PublicIncidentDraft(name=current.public_title, status=current.status.value,
+                                    body=current.last_public_message)
         published = await self.status_page.open_incident(draft, idempotency_key=dedup_key(incident))
+        latest = await self.get(incident.id)
+        if (latest.status, latest.last_public_message) != (current.status, current.last_public_message):
+            # The commander posted while the page was being opened: that update had nowhere to go yet.
+            await self.status_page.update_incident(published.id, status=latest.status.value,
+                                                   body=latest.last_public_message)
         where = f"<{published.url}|{self.status_page.name}>" if published.url else self.status_page.name
-        return StepState.DONE, f"posted “{incident.public_title}” as Investigating on {where}", {
+        return StepState.DONE, f"posted “{current.public_title}” as {current.status.label} on {where}", {
             "statuspage_incident_id": published.id, "statuspage_url": published.url}
 
     # After the steps ----------------------------------------------------------------------------------

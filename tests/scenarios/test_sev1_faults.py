@@ -207,3 +207,22 @@ async def test_a_slow_vendor_retry_does_not_hold_up_a_reminder_due_in_the_same_t
     assert any("has been silent" in str(m.blocks) for m in sandbox.history(channel.id))
     await bot.background.settle()
     assert len(pagerduty.accepted_events("trigger")) == 1
+
+
+async def test_an_update_posted_while_the_status_page_was_down_reaches_it_when_the_retry_opens_it(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, statuspage: StatuspageStandIn,
+        clock: ManualClock) -> None:
+    from bot.domain import IncidentStatus
+    from bot.status_updates import StatusDraft
+
+    statuspage.fail_next(503, times=4)
+    await file_ticket(slack, sandbox, values=SEV1)
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
+    await _failure_notice(sandbox, channel.id, "Status page")
+    incident = await _incident(bot)
+    await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.IDENTIFIED, "We found the cause.", None),
+                              by=COMMANDER.user_id, submission_key="while-down")
+    clock.advance(timedelta(minutes=1))
+    await bot.timers.fire_due()
+    public = next(iter(statuspage.incidents.values()))
+    assert (public.status, public.body_history[-1]["body"]) == ("identified", "We found the cause.")
