@@ -95,7 +95,8 @@ def not_allowed_modal(*, group_id: str, action: str) -> dict[str, Any]:
     }
 
 
-def severity_modal(*, ticket_number: int, current: Severity, current_impact: Impact) -> dict[str, Any]:
+def severity_modal(*, ticket_number: int, current: Severity, current_impact: Impact,
+                   channel_id: str | None = None) -> dict[str, Any]:
     options = impact_options()
     initial = next(o for o in options if o["value"] == current_impact.value)
     return {
@@ -104,7 +105,7 @@ def severity_modal(*, ticket_number: int, current: Severity, current_impact: Imp
         "title": plain(f"Severity of #{ticket_number}", 24),
         "submit": plain("Change severity", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"ticket": ticket_number}),
+        "private_metadata": json.dumps({"ticket": ticket_number, "channel": channel_id}),
         "blocks": [
             section(f"Ticket #{ticket_number} is *{current}* now."),
             {"type": "input", "block_id": SeverityField.IMPACT.value, "label": plain("Impact"),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import incident as blocks
 from blocks.ids import StatusField
-from blocks.text import section
+from blocks.text import escape, section
 from bot.clock import Clock
 from bot.config import BotConfig
 from bot.directory import Directory
@@ -143,8 +143,8 @@ class StatusCadence:
                                                               status=update.status.value, body=update.message)
             return True
         except OutsideServiceError as exc:
-            await self._post(incident, f"⚠️ The status page did not take this update: {exc}. The bot retries it "
-                                       "with the next tick until it does.")
+            await self._post(incident, f"⚠️ The status page did not take this update: {escape(str(exc))}. "
+                                       "The bot retries it with the next tick until it does.")
             async with self._sessions.begin() as session:
                 key = f"incident:{incident.id}:publish:{update.posted_at.isoformat()}"
                 await timers.schedule_timer(session, key=key, kind=PUBLISH_RETRY, due_at=self._clock.now(),
@@ -170,7 +170,8 @@ class StatusCadence:
                 async with self._sessions.begin() as session:
                     await repo.record_page_resolved(session, incident_id=incident.id, now=self._clock.now())
             except OutsideServiceError as exc:
-                note = f"⚠️ Could not resolve the PagerDuty alert `{dedup_key(incident)}`: {exc}. Resolve it by hand."
+                note = (f"⚠️ Could not resolve the PagerDuty alert `{dedup_key(incident)}`: {escape(str(exc))}. "
+                        "Resolve it by hand.")
         await self._post_blocks(incident, blocks.resolved(incident, by=by, page_note=note), "Incident resolved")
         async with self._sessions.begin() as session:
             await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="closure_pending",

@@ -171,9 +171,13 @@ class TicketService:
         if ticket.severity is Severity.SEV1 and self.incidents is not None:
             # Paging does not wait for the card: the three SEV1 steps started when the ticket was stored.
             opening = self._opening.pop(ticket.number, None) or self.incidents.open_for(ticket, ticket.filed_by)
-            await asyncio.gather(self._post_card(ticket), opening)
+            outcomes = await asyncio.gather(self._post_card(ticket), opening, return_exceptions=True)
+            # The card and the kickoff link to each other whatever else went wrong; then errors surface.
             await self.refresh_card(ticket.number)
             await self.incidents.card_posted(ticket.number)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         else:
             await self._post_card(ticket)
             if ticket.severity is Severity.SEV2 and self.pager is not None:

@@ -76,7 +76,8 @@ def malformed_reason(body: object) -> str | None:
 class SlackEndpoint:
     def __init__(self, app: AsyncApp, *, signing_secret: str, services: Mapping[str, Any]) -> None:
         self._app = app
-        self._verifier = SignatureVerifier(signing_secret)
+        # Socket Mode needs no signing secret; then nothing arriving over HTTP can be verified, so all is 401.
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         # Handed to listeners through Bolt's context on every request (cheaper than a middleware).
         self._services = dict(services)
         self.answers = AnswerGate()
@@ -95,7 +96,7 @@ class SlackEndpoint:
         except UnicodeDecodeError:
             body = None
         try:
-            signed = body is not None and self._verifier.is_valid(
+            signed = body is not None and self._verifier is not None and self._verifier.is_valid(
                 body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
                 signature=request.headers.get("X-Slack-Signature", ""))
         except ValueError:  # a missing or non-numeric timestamp

@@ -42,6 +42,7 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
         text = "Something went wrong on our side and was logged. Try again, or tell the supportbot team."
     user, channel = _where(body)
     if not user or not channel:
+        log.warning("could not show an error to the user (no channel to show it in): %s", type(error).__name__)
         return
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text)

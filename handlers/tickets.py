@@ -72,7 +72,8 @@ async def open_severity_modal(ack: AsyncAck, body: dict[str, Any], action: dict[
     await tickets.require_agent(body["user"]["id"], "change a ticket's severity")
     ticket = await tickets.get(int(action["value"]))
     await client.views_open(trigger_id=body["trigger_id"], view=severity_modal(
-        ticket_number=ticket.number, current=ticket.severity, current_impact=ticket.impact))
+        ticket_number=ticket.number, current=ticket.severity, current_impact=ticket.impact,
+        channel_id=(body.get("channel") or {}).get("id")))
 
 
 async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService) -> None:

@@ -256,7 +256,7 @@ def test_severity_modal_preselects_the_current_impact() -> None:
     view = modals.severity_modal(ticket_number=42, current=Severity.SEV3, current_impact=Impact.MINOR_BROKEN)
     assert view["callback_id"] == "severity_submit"
     assert view["title"]["text"] == "Severity of #42"
-    assert json.loads(view["private_metadata"]) == {"ticket": 42}
+    assert json.loads(view["private_metadata"]) == {"ticket": 42, "channel": None}  # no channel given here
     assert "Ticket #42 is *SEV3* now." in texts(view["blocks"])[0]
     radio = view["blocks"][1]
     assert radio["block_id"] == SeverityField.IMPACT

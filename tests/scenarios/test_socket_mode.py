@@ -72,3 +72,20 @@ async def test_socket_mode_still_checks_who_may_file(start_bot: Any, sandbox: Sl
         assert view.view["callback_id"] == "not_allowed"
     finally:
         await handler.close_async()
+
+
+async def test_socket_mode_needs_no_signing_secret_and_http_requests_are_then_refused(
+        start_bot: Any, sandbox: SlackSandbox, link: SocketModeLink) -> None:
+    import aiohttp
+
+    bot = await start_bot(slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    handler = await bot.connect_socket_mode()
+    try:
+        await link.wait_connected()
+        await link.send("slash_commands", _command(sandbox, AGENT.user_id))
+        await sandbox.wait_for(lambda: sandbox.latest_view_for(AGENT.user_id))
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{bot.port}/slack/events", data="command=/ticket") as response:
+            assert response.status == 401  # nothing over HTTP can be verified without a secret
+    finally:
+        await handler.close_async()

@@ -190,7 +190,7 @@ async def test_a_status_update_the_status_page_refused_is_published_by_the_sched
 async def test_reopening_from_the_status_modal_pages_again_with_a_new_dedup_key(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, statuspage: StatuspageStandIn,
         pagerduty: PagerDutyStandIn) -> None:
-    channel, kickoff = await _open_incident(slack, sandbox)
+    _, kickoff = await _open_incident(slack, sandbox)
     await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Resolved", text="All good again.")
     await pagerduty.wait_for(lambda standin: standin.accepted_events("resolve"), timeout=10)
     refused = await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Investigating",
