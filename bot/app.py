@@ -28,7 +28,7 @@ from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPub
 from bot.paging import SEV2_PAGE_RETRY, Sev2Pager
 from bot.scheduler import BackgroundWork, TimerService
 from bot.status_site import StatusSite
-from bot.status_updates import PUBLISH_RETRY, StatusCadence
+from bot.status_updates import PAGE_RESOLVE_RETRY, PUBLISH_RETRY, StatusCadence
 from bot.tickets import BREACH, WARNING, TicketService
 from bot.web import SlackEndpoint, build_web_app
 from handlers import errors as error_handlers
@@ -75,7 +75,7 @@ class SupportBot:
                                          background=self.background)
         self.tickets.incidents = self.incidents
         self.pager = Sev2Pager(config=settings.config, sessions=self.sessions, slack=self.slack, clock=clock,
-                               pagerduty=pagerduty)
+                               pagerduty=pagerduty, background=self.background)
         self.tickets.pager = self.pager
         self.cadence = StatusCadence(config=settings.config, sessions=self.sessions, slack=self.slack,
                                      directory=self.directory, clock=clock, incidents=self.incidents,
@@ -89,6 +89,7 @@ class SupportBot:
         self.timers.on(SEV2_PAGE_RETRY, self.pager.fire_retry)
         self.timers.on(STATUS_REMINDER, self.cadence.fire_reminder)
         self.timers.on(PUBLISH_RETRY, self.cadence.fire_publish_retry)
+        self.timers.on(PAGE_RESOLVE_RETRY, self.cadence.fire_resolve_retry)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None

@@ -15,7 +15,7 @@ from bot.config import BotConfig
 from bot.domain import Severity, Ticket
 from bot.errors import OutsideServiceError
 from bot.integrations.pagerduty import PagerDuty, PageRequest
-from bot.scheduler import retry_delay
+from bot.scheduler import BackgroundWork, retry_delay
 from storage.repositories import audit, side_effects, timers
 from storage.repositories import tickets as ticket_repo
 
@@ -50,7 +50,8 @@ class Sev2Pager:
     """One `error` page per SEV2 ticket, retried with backoff until PagerDuty takes it."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
-                 clock: Clock, pagerduty: PagerDuty | None) -> None:
+                 clock: Clock, pagerduty: PagerDuty | None, background: BackgroundWork) -> None:
+        self._background = background
         self.config = config
         self._sessions = sessions
         self._slack = slack
@@ -72,7 +73,7 @@ class Sev2Pager:
             result = await self._pagerduty.trigger(page_request(ticket, dedup_key=dedup,
                                                                 triage_channel=self.config.slack.triage_channel))
         except OutsideServiceError as exc:
-            await self._failed(ticket, key, exc)
+            await self._failed(ticket, key, exc, retry=exc.retryable)
             return
         now = self._clock.now()
         async with self._sessions.begin() as session:
@@ -82,7 +83,7 @@ class Sev2Pager:
                                            after={"dedup_key": result.dedup_key})
         await self._say(ticket, f"📟 Paged on-call through PagerDuty (error, alert key `{result.dedup_key}`).")
 
-    async def _failed(self, ticket: Ticket, key: str, exc: OutsideServiceError) -> None:
+    async def _failed(self, ticket: Ticket, key: str, exc: OutsideServiceError, *, retry: bool) -> None:
         now = self._clock.now()
         async with self._sessions.begin() as session:
             await side_effects.release_side_effect(session, key=key)
@@ -91,8 +92,13 @@ class Sev2Pager:
             await audit.append_audit_event(session, ticket_number=ticket.number, action="sev2_page_failed",
                                            actor="supportbot", at=now, before=None, after={"error": str(exc)})
             due = now + retry_delay(failures)
-            await timers.schedule_timer(session, key=f"ticket:{ticket.number}:sev2_page:retry:{failures}",
-                                        kind=SEV2_PAGE_RETRY, due_at=due, ticket_number=ticket.number)
+            if retry:
+                await timers.schedule_timer(session, key=f"ticket:{ticket.number}:sev2_page:retry:{failures}",
+                                            kind=SEV2_PAGE_RETRY, due_at=due, ticket_number=ticket.number)
+        if not retry:
+            await self._say(ticket, f"⚠️ PagerDuty refused the page: {escape(str(exc))}. It is not retried "
+                                    "automatically: page on-call by hand.")
+            return
         await self._say(ticket, f"⚠️ Paging on-call failed: {escape(str(exc))}. The bot retries "
                                 f"<!date^{int(due.timestamp())}^{{time}}|soon> and keeps trying until it works.")
 
@@ -100,7 +106,7 @@ class Sev2Pager:
         assert timer.ticket_number is not None
         ticket = await ticket_repo.get_ticket(session, number=timer.ticket_number)
         if ticket is not None and ticket.severity is Severity.SEV2:  # a SEV1 pages through its incident
-            await self.page_for(ticket)
+            self._background.spawn(self.page_for(ticket), f"sev2 page {timer.key}")  # beside the tick
 
     async def _say(self, ticket: Ticket, text: str) -> None:
         async with self._sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,8 +19,9 @@ from bot.config import BotConfig
 from bot.directory import Directory
 from bot.domain import Incident, IncidentStatus, StatusUpdate
 from bot.errors import NotAllowed, OutsideServiceError
-from bot.incidents import STATUS_REMINDER, IncidentService, dedup_key, reminder_key
+from bot.incidents import STATUS_REMINDER, IncidentService, reminder_key
 from bot.public_text import leak_problem
+from bot.scheduler import retry_delay
 from bot.tickets import TicketService
 from storage.repositories import audit, timers
 from storage.repositories import incidents as repo
@@ -27,6 +29,7 @@ from storage.repositories import incidents as repo
 log = logging.getLogger(__name__)
 
 PUBLISH_RETRY = "status_publish_retry"
+PAGE_RESOLVE_RETRY = "page_resolve_retry"
 
 
 @dataclass(frozen=True)
@@ -143,40 +146,84 @@ class StatusCadence:
                                                               status=update.status.value, body=update.message)
             return True
         except OutsideServiceError as exc:
+            if not exc.retryable:
+                await self._post(incident, f"⚠️ The status page refused this update: {escape(str(exc))}. "
+                                           "It is not retried automatically: update the page by hand.")
+                return False
             await self._post(incident, f"⚠️ The status page did not take this update: {escape(str(exc))}. "
                                        "The bot retries it with the next tick until it does.")
-            async with self._sessions.begin() as session:
-                key = f"incident:{incident.id}:publish:{update.posted_at.isoformat()}"
-                await timers.schedule_timer(session, key=key, kind=PUBLISH_RETRY, due_at=self._clock.now(),
-                                            incident_id=incident.id)
+            await self._retry_later(incident.id, f"incident:{incident.id}:publish:{update.posted_at.isoformat()}",
+                                    PUBLISH_RETRY, attempt=1, due=self._clock.now())
             return False
 
+    async def _retry_later(self, incident_id: int, base_key: str, kind: str, *, attempt: int,
+                           due: datetime | None = None) -> None:
+        """A vendor call to try again: attempt N waits longer than attempt N-1 (the key ends in N)."""
+        async with self._sessions.begin() as session:
+            await timers.schedule_timer(session, key=f"{base_key}:{attempt}", kind=kind,
+                                        due_at=due or self._clock.now() + retry_delay(attempt),
+                                        incident_id=incident_id)
+
     async def fire_publish_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
-        """Publishes the incident's latest public words; raising lets the scheduler back off and retry."""
         assert timer.incident_id is not None
-        incident = await repo.get_incident(session, incident_id=timer.incident_id)
-        if incident is None or not incident.statuspage_incident_id:
+        base_key, _, attempt = timer.key.rpartition(":")
+        self._incidents.background.spawn(self._republish(timer.incident_id, base_key, int(attempt)),
+                                         f"republish {timer.key}")
+
+    async def _republish(self, incident_id: int, base_key: str, attempt: int) -> None:
+        """Publishes the incident's latest public words, which include any update that failed before."""
+        incident = await self._incidents.get(incident_id)
+        if not incident.statuspage_incident_id:
             return
-        await self._incidents.status_page.update_incident(incident.statuspage_incident_id,
-                                                          status=incident.status.value,
-                                                          body=incident.last_public_message)
+        try:
+            await self._incidents.status_page.update_incident(incident.statuspage_incident_id,
+                                                              status=incident.status.value,
+                                                              body=incident.last_public_message)
+        except OutsideServiceError as exc:
+            if exc.retryable:
+                await self._retry_later(incident_id, base_key, PUBLISH_RETRY, attempt=attempt + 1)
+            else:
+                await self._post(incident, f"⚠️ The status page refused the update: {escape(str(exc))}. "
+                                           "It is not retried automatically: update the page by hand.")
 
     async def _resolve(self, incident: Incident, *, by: str) -> None:
         note = "Nobody was paged, so there was no alert to resolve."
         if incident.page_dedup_key and self._incidents.pagerduty is not None:
-            try:
-                await self._incidents.pagerduty.resolve(incident.page_dedup_key)
-                note = f"PagerDuty alert `{incident.page_dedup_key}` resolved."
-                async with self._sessions.begin() as session:
-                    await repo.record_page_resolved(session, incident_id=incident.id, now=self._clock.now())
-            except OutsideServiceError as exc:
-                note = (f"⚠️ Could not resolve the PagerDuty alert `{dedup_key(incident)}`: {escape(str(exc))}. "
-                        "Resolve it by hand.")
+            note = await self._resolve_page(incident, attempt=0)
         await self._post_blocks(incident, blocks.resolved(incident, by=by, page_note=note), "Incident resolved")
         async with self._sessions.begin() as session:
             await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="closure_pending",
                                            actor="supportbot", at=self._clock.now(), before=None,
                                            after={"incident": incident.id, "page": note})
+
+    async def _resolve_page(self, incident: Incident, *, attempt: int) -> str:
+        """Resolves the incident's PagerDuty alert; a failure is retried with backoff until it works."""
+        assert incident.page_dedup_key and self._incidents.pagerduty is not None
+        try:
+            await self._incidents.pagerduty.resolve(incident.page_dedup_key)
+        except OutsideServiceError as exc:
+            if not exc.retryable:
+                return (f"⚠️ PagerDuty refused to resolve alert `{incident.page_dedup_key}`: {escape(str(exc))}. "
+                        "Resolve it by hand.")
+            await self._retry_later(incident.id, f"incident:{incident.id}:page_resolve", PAGE_RESOLVE_RETRY,
+                                    attempt=attempt + 1)
+            return (f"⚠️ Could not resolve the PagerDuty alert `{incident.page_dedup_key}` yet: "
+                    f"{escape(str(exc))}. The bot keeps trying.")
+        async with self._sessions.begin() as session:
+            await repo.record_page_resolved(session, incident_id=incident.id, now=self._clock.now())
+        return f"PagerDuty alert `{incident.page_dedup_key}` resolved."
+
+    async def fire_resolve_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
+        assert timer.incident_id is not None
+        attempt = int(timer.key.rpartition(":")[2])
+
+        async def retry() -> None:
+            incident = await self._incidents.get(timer.incident_id or 0)
+            note = await self._resolve_page(incident, attempt=attempt)
+            if note.startswith("PagerDuty alert"):
+                await self._post(incident, f"✅ {note} (on retry)")
+
+        self._incidents.background.spawn(retry(), f"resolve {timer.key}")
 
     async def fire_reminder(self, session: AsyncSession, timer: timers.DueTimer) -> None:
         assert timer.incident_id is not None

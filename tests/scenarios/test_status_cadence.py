@@ -206,3 +206,19 @@ async def test_reopening_from_the_status_modal_pages_again_with_a_new_dedup_key(
     await statuspage.wait_for(lambda page: len(page.incidents) == 2, timeout=10)
     assert sorted(i.status for i in statuspage.incidents.values()) == ["investigating", "resolved"]
     assert sandbox.channel_by_name("incident-1-2") is None  # the same channel carries the new round
+
+
+async def test_a_failed_pagerduty_resolve_is_retried_until_the_alert_is_resolved(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock,
+        pagerduty: PagerDutyStandIn) -> None:
+    channel, kickoff = await _open_incident(slack, sandbox)
+    pagerduty.fail_next(503, times=10)
+    await _post_update(slack, sandbox, kickoff, user=COMMANDER.user_id, status="Resolved", text="All good again.")
+    await sandbox.wait_for(lambda: any("keeps trying" in str(m.blocks) for m in sandbox.history(channel.id)),
+                           timeout=15)
+    assert pagerduty.open_alerts()
+    pagerduty.reset()
+    clock.advance(timedelta(minutes=1))
+    await bot.timers.fire_due()
+    assert pagerduty.open_alerts() == []
+    assert any("resolved. (on retry)" in str(m.blocks) for m in sandbox.history(channel.id))
