@@ -211,7 +211,9 @@ class IncidentService:
         current = await self.get(incident.id)  # a retry publishes what is true now, not at the first try
         draft = PublicIncidentDraft(name=current.public_title, status=current.status.value,
                                     body=current.last_public_message)
-        published = await self.status_page.open_incident(draft, idempotency_key=dedup_key(incident))
+        # A recorded outcome means an earlier attempt ran, and its create may have landed unseen.
+        published = await self.status_page.open_incident(draft, idempotency_key=dedup_key(incident),
+                                                         maybe_exists=current.statuspage.detail is not None)
         latest = await self.get(incident.id)
         if (latest.status, latest.last_public_message) != (current.status, current.last_public_message):
             # The commander posted while the page was being opened: that update had nowhere to go yet.

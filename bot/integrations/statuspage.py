@@ -37,7 +37,8 @@ class PublishedIncident:
 class StatusPublisher(Protocol):
     name: str
 
-    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident: ...
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
+                            maybe_exists: bool = False) -> PublishedIncident: ...
 
     async def update_incident(self, incident_id: str, *, status: str, body: str) -> None: ...
 
@@ -79,24 +80,47 @@ class Statuspage:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident:
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
+                            maybe_exists: bool = False) -> PublishedIncident:
+        """Creates the incident once. Statuspage has no idempotency key, so ours rides in the incident's
+        metadata, and any attempt after one whose answer was lost looks for it before creating again."""
         body = {"incident": {"name": draft.name, "status": draft.status, "body": draft.body,
-                             "impact_override": "major", "deliver_notifications": True}}
-        data = await self._request("POST", "/incidents", body)
-        return PublishedIncident(id=str(data["id"]), url=data.get("shortlink"))
+                             "impact_override": "major", "deliver_notifications": True,
+                             "metadata": {"supportbot": {"key": idempotency_key}}}}
+        look_first = maybe_exists
+        async for attempt in self._retrying():
+            with attempt:
+                if look_first:
+                    found = await self._find_unresolved(idempotency_key)
+                    if found is not None:
+                        return found
+                look_first = True
+                data = await self._once("POST", "/incidents", body)
+                return PublishedIncident(id=str(data["id"]), url=data.get("shortlink"))
+        raise AssertionError("unreachable: tenacity reraises")
+
+    async def _find_unresolved(self, idempotency_key: str) -> PublishedIncident | None:
+        listed = await self._once("GET", "/incidents/unresolved", None)
+        for incident in listed if isinstance(listed, list) else []:
+            metadata = incident.get("metadata") if isinstance(incident, dict) else None
+            if isinstance(metadata, dict) and (metadata.get("supportbot") or {}).get("key") == idempotency_key:
+                return PublishedIncident(id=str(incident["id"]), url=incident.get("shortlink"))
+        return None
 
     async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
         await self._request("PATCH", f"/incidents/{incident_id}", {"incident": {"status": status, "body": body}})
 
-    async def _request(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        retrying = AsyncRetrying(stop=stop_after_attempt(self._attempts), wait=_wait, reraise=True,
-                                 retry=retry_if_exception(lambda e: isinstance(e, OutsideServiceError) and e.retryable))
-        async for attempt in retrying:
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(stop=stop_after_attempt(self._attempts), wait=_wait, reraise=True,
+                             retry=retry_if_exception(lambda e: isinstance(e, OutsideServiceError) and e.retryable))
+
+    async def _request(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        async for attempt in self._retrying():
             with attempt:
                 return await self._once(method, path, body)
         raise AssertionError("unreachable: tenacity reraises")
 
-    async def _once(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         async with self._pace:
             wait = self._last_request + self._min_interval - time.monotonic()
             if wait > 0:
@@ -117,7 +141,7 @@ class Statuspage:
             raise OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {response.status_code}: "
                                       f"{response.text[:200]}", status=response.status_code, retryable=False)
         data = response.json()
-        if not isinstance(data, dict) or "id" not in data:
+        if method != "GET" and (not isinstance(data, dict) or "id" not in data):
             raise OutsideServiceError(SERVICE, f"{method} {path} answered without an incident", retryable=True)
         return data
 
@@ -132,8 +156,9 @@ class BuiltinStatusPage:
         self._clock = clock
         self._url = f"{public_url}/status" if public_url else "/status"
 
-    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str) -> PublishedIncident:
-        async with self._sessions.begin() as session:
+    async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
+                            maybe_exists: bool = False) -> PublishedIncident:
+        async with self._sessions.begin() as session:  # idempotent by key in our own table
             incident_id = await public_status.publish_incident_once(
                 session, idempotency_key=idempotency_key, title=draft.name, status=draft.status, body=draft.body,
                 now=self._clock.now())
