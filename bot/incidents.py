@@ -81,23 +81,33 @@ class IncidentService:
             prepared = await self.prepare(session, ticket, actor)
         return await self.run_prepared(prepared)
 
-    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str) -> PreparedIncident:
-        """The database half of opening, inside the caller's transaction (filing a SEV1 uses its own)."""
+    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str, *,
+                      new_ticket: bool = False) -> PreparedIncident:
+        """The database half of opening, inside the caller's transaction (filing a SEV1 uses its own).
+
+        Every statement here stands between the submission and the page, so a ticket filed this moment
+        skips the look-up for earlier rounds, and a new incident is written with its steps claimed.
+        """
         now = self._clock.now()
         cadence = self.config.incident.status_update_every
-        latest = await repo.latest_incident(session, ticket_number=ticket.number)
+        latest = None if new_ticket else await repo.latest_incident(session, ticket_number=ticket.number)
         generation = 1 if latest is None else latest.generation + (1 if latest.resolved_at else 0)
         incident, created = await repo.open_incident_once(
             session, ticket_number=ticket.number, generation=generation, public_title=public_title(ticket),
-            message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now)
+            message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now,
+            claim_for=STEP_LEASE)
         if created:
             await timers.schedule_timer(session, key=reminder_key(incident.id, now + cadence),
                                         kind=STATUS_REMINDER, due_at=now + cadence, incident_id=incident.id)
             await audit.append_audit_event(session, ticket_number=ticket.number, action="incident_opened",
                                            actor=actor, at=now, before=None,
                                            after={"incident": incident.id, "generation": generation})
-        # Claimed in the same transaction: every round trip to the database here delays the page.
-        claimed = await self._claim(session, incident.id, list(IncidentStep))
+        if created:
+            claimed = list(IncidentStep)  # inserted claimed; one retry covers them all if nobody reports back
+            await timers.schedule_timer(session, key=f"incident:{incident.id}:all:lease", kind=STEP_RETRY,
+                                        due_at=now + STEP_LEASE + timedelta(seconds=1), incident_id=incident.id)
+        else:
+            claimed = await self._claim(session, incident.id, list(IncidentStep))
         return PreparedIncident(incident=incident, ticket=ticket, claimed=tuple(claimed))
 
     async def run_prepared(self, prepared: PreparedIncident) -> Incident:
@@ -168,13 +178,17 @@ class IncidentService:
             await audit.append_audit_event(session, ticket_number=incident.ticket_number,
                                            action=f"incident_{step.value}_{state.value}", actor="supportbot",
                                            at=self._clock.now(), before=None, after={"detail": detail})
-            due = None
-            if state is StepState.FAILED and retry:
-                failures = len([e for e in await audit.audit_trail(session, ticket_number=incident.ticket_number)
-                                if e.action == f"incident_{step.value}_failed"])
-                due = self._clock.now() + retry_delay(failures)
-                log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, failures, detail)
-            await self._set_retry(session, incident.id, step, due=due)
+            if state is StepState.FAILED:
+                due = None
+                if retry:
+                    failures = len([e for e in await audit.audit_trail(session, ticket_number=incident.ticket_number)
+                                    if e.action == f"incident_{step.value}_failed"])
+                    due = self._clock.now() + retry_delay(failures)
+                    log.warning("incident %s step %s failed (attempt %s): %s", incident.id, step.value, failures,
+                                detail)
+                await self._set_retry(session, incident.id, step, due=due)
+            # On success the lease-end retry is left in place: it finds the step done and does nothing,
+            # and not touching it keeps the way to "done" short.
 
     async def _page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
         if self.pagerduty is None:
@@ -208,7 +222,7 @@ class IncidentService:
         return StepState.FAILED, f"every name from #{base} to #{base}-{MAX_NAME_SUFFIX} is taken", {}
 
     async def _post_status_page(self, incident: Incident, ticket: Ticket) -> tuple[StepState, str, dict[str, Any]]:
-        current = await self.get(incident.id)  # a retry publishes what is true now, not at the first try
+        current = incident  # read just before the claim (run_steps) or just created (prepare)
         draft = PublicIncidentDraft(name=current.public_title, status=current.status.value,
                                     body=current.last_public_message)
         # A recorded outcome means an earlier attempt ran, and its create may have landed unseen.
@@ -355,10 +369,16 @@ class IncidentService:
 
     async def fire_step_retry(self, session: AsyncSession, timer: timers.DueTimer) -> None:
         assert timer.incident_id is not None
-        step = IncidentStep(timer.key.split(":")[2])
-        # The step records its own outcome and schedules its next retry, so this timer is done either way;
-        # the outside call runs beside the tick, not inside it.
-        self.background.spawn(self.retry_step(timer.incident_id, step, by=None), f"retry {timer.key}")
+        which = timer.key.split(":")[2]
+        if which == "all":  # the opening's lease ended: only steps whose attempt never reported back
+            incident = await repo.get_incident(session, incident_id=timer.incident_id)
+            steps = [s for s in IncidentStep if incident and incident.step(s).state is StepState.RUNNING]
+        else:
+            steps = [IncidentStep(which)]
+        # Each step records its own outcome and schedules its next retry, so this timer is done either way;
+        # the outside calls run beside the tick, not inside it.
+        for step in steps:
+            self.background.spawn(self.retry_step(timer.incident_id, step, by=None), f"retry {timer.key} {step}")
 
 
 def _describe(exc: BaseException) -> str:

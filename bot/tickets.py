@@ -47,7 +47,7 @@ class Sev2Paging(Protocol):
 class IncidentOpener(Protocol):
     async def open_for(self, ticket: Ticket, actor: str) -> object: ...
 
-    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str) -> Any: ...
+    async def prepare(self, session: AsyncSession, ticket: Ticket, actor: str, *, new_ticket: bool = False) -> Any: ...
 
     async def run_prepared(self, prepared: Any) -> object: ...
 
@@ -161,7 +161,7 @@ class TicketService:
                                                after={**_audit_view(ticket), "redactions": list(ticket.redactions)})
             incident = None
             if created and ticket.severity is Severity.SEV1 and self.incidents is not None:
-                incident = await self.incidents.prepare(session, ticket, ticket.filed_by)
+                incident = await self.incidents.prepare(session, ticket, ticket.filed_by, new_ticket=True)
             if abandoned.is_set():
                 raise _SaveAbandoned  # the agent was told it was not saved: roll back rather than surprise them
         return FiledTicket(ticket=ticket, created=created, incident=incident)
