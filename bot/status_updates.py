@@ -150,10 +150,11 @@ class StatusCadence:
                 await self._post(incident, f"⚠️ The status page refused this update: {escape(str(exc))}. "
                                            "It is not retried automatically: update the page by hand.")
                 return False
-            await self._post(incident, f"⚠️ The status page did not take this update: {escape(str(exc))}. "
-                                       "The bot retries it with the next tick until it does.")
+            # The retry is on record before anyone is told it will happen.
             await self._retry_later(incident.id, f"incident:{incident.id}:publish:{update.posted_at.isoformat()}",
                                     PUBLISH_RETRY, attempt=1, due=self._clock.now())
+            await self._post(incident, f"⚠️ The status page did not take this update: {escape(str(exc))}. "
+                                       "The bot retries it with the next tick until it does.")
             return False
 
     async def _retry_later(self, incident_id: int, base_key: str, kind: str, *, attempt: int,

@@ -131,6 +131,10 @@ class StatuspageStandIn(LocalServer):
         """Change the per-key request rate (None: unlimited); the window starts afresh."""
         self._limiter = None if requests_per_second is None else _RateLimiter(requests_per_second, window)
 
+    def clear_faults(self) -> None:
+        """Drop the injected faults still pending: the service is healthy again, its incidents kept."""
+        self._failures.clear()
+
     def reset(self) -> None:
         """Forget incidents, requests and pending faults, keeping the server and its settings."""
         self.incidents.clear()

@@ -180,6 +180,7 @@ async def test_a_status_update_the_status_page_refused_is_published_by_the_sched
     await sandbox.wait_for(lambda: any("did not take this update" in str(m.blocks)
                                        for m in sandbox.history(channel.id)), timeout=15)
     assert next(iter(statuspage.incidents.values())).status == "investigating"
+    statuspage.clear_faults()  # the status page is back
     clock.advance(timedelta(seconds=1))
     await bot.timers.fire_due()
     public = next(iter(statuspage.incidents.values()))
