@@ -2,7 +2,8 @@
 
 Every outside API (the Slack sandbox, the PagerDuty stand-in, the Statuspage stand-in) answers after
 --latency seconds (300 ms by default). The target: all three done within the slowest API plus 50 ms of
-the submission (0.35 s); one after another they would take about 0.9 s.
+the submission (0.35 s); one after another they would take about 0.9 s. "Answered" is when the last of the
+three outside systems answered; "recorded" adds the bot writing each outcome to its database.
 
     .venv/bin/python benchmarks/bench_sev1.py            # 5 runs of each
     .venv/bin/python benchmarks/bench_sev1.py --runs 2   # quicker
@@ -93,6 +94,9 @@ async def run(runs: int, latency: float) -> dict[str, list[float]]:
                         results.setdefault("channel asked after", []).append(create.at - wall)
                         results.setdefault("status page sent after", []).append(
                             statuspage.requests[-1].at - wall - latency)
+                        # The stand-ins stamp a request when they answer it: that is when each step is done.
+                        results.setdefault("answered", []).append(
+                            max(pagerduty.events[-1].at, create.at, statuspage.requests[-1].at) - wall)
                         await asyncio.sleep(latency * 4)  # let the follow-up messages finish
                     for _ in range(runs):
                         results["sequential"].append(await _sequential(bot, sandbox, pagerduty, statuspage, latency))
@@ -143,15 +147,17 @@ def main() -> int:
     results = asyncio.run(run(args.runs, args.latency))
     target = args.latency + 0.05
     print(f"SEV1 opening with every outside API answering in {args.latency * 1000:.0f} ms ({args.runs} runs each)")
-    print(f"{'mode':<12}{'median':>10}{'max':>10}")
-    for mode, values in results.items():
-        if mode not in ("concurrent", "sequential"):
-            continue
-        print(f"{mode:<12}{statistics.median(values):>9.3f}s{max(values):>9.3f}s")
+    rows = (("all three answered (concurrent)", results["answered"]),
+            ("all three recorded (concurrent)", results["concurrent"]),
+            ("all three recorded (sequential)", results["sequential"]))
+    print(f"{'from the submission until':<34}{'median':>9}{'max':>9}")
+    for label, values in rows:
+        print(f"{label:<34}{statistics.median(values):>8.3f}s{max(values):>8.3f}s")
     for what in ("page sent after", "channel asked after", "status page sent after"):
         print(f"  {what}: median {statistics.median(results[what]) * 1000:.0f} ms")
-    verdict = "PASS" if max(results["concurrent"]) <= target else "FAIL"
-    print(f"target: concurrent within {target:.2f}s of the submission (slowest API + 50 ms): {verdict}")
+    for label, values in rows[:2]:
+        verdict = "PASS" if max(values) <= target else "FAIL"
+        print(f"target: {label} within {target:.2f}s (slowest API + 50 ms), every run: {verdict}")
     return 0
 
 
