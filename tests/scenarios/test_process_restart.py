@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -61,12 +62,10 @@ class BotProcess:
         deadline = time.monotonic() + 20
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
-                try:
+                with contextlib.suppress(aiohttp.ClientError):  # not listening yet
                     async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
                         if response.status == 200:
                             return
-                except aiohttp.ClientError:
-                    pass
                 await asyncio.sleep(0.05)
         raise AssertionError("supportbot run did not answer /healthz within 20 s")
 
