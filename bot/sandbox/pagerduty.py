@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.local_server import LocalServer
+from bot.sandbox.local_server import LocalServer, take_fault
 
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -201,7 +201,7 @@ class PagerDutyStandIn(LocalServer):
             await asyncio.sleep(self._latency)
         body = _decode(raw)
 
-        failure = self._take_failure()
+        failure = take_fault(self._failures)
         if failure is not None:
             if failure.status == DROP_CONNECTION:
                 await self._record(body if body is not None else _raw_body(raw), 0)
@@ -231,15 +231,6 @@ class PagerDutyStandIn(LocalServer):
         return web.json_response(
             {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, status=202
         )
-
-    def _take_failure(self) -> _Failure | None:
-        if not self._failures:
-            return None
-        failure = self._failures[0]
-        failure.remaining -= 1
-        if failure.remaining <= 0:
-            self._failures.popleft()
-        return failure
 
     async def _respond_failure(
         self, body: dict[str, Any] | None, raw: bytes, failure: _Failure

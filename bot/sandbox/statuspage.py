@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.sandbox.local_server import LocalServer
+from bot.sandbox.local_server import LocalServer, take_fault
 from bot.sandbox.statuspage_wire import (
     _BODY,
     AUTH_ERROR,
@@ -159,7 +159,7 @@ class StatuspageStandIn(LocalServer):
             parse_failed = False
         request[_BODY] = body
 
-        failure = self._take_failure()
+        failure = take_fault(self._failures)
         if failure is not None and failure.status == DROP_CONNECTION:
             await self._record(request, body, 0)
             if request.transport is not None:
@@ -199,15 +199,6 @@ class StatuspageStandIn(LocalServer):
         if header.startswith("OAuth "):
             return header[len("OAuth "):].strip()
         return request.query.get("api_key")
-
-    def _take_failure(self) -> _Failure | None:
-        if not self._failures:
-            return None
-        failure = self._failures[0]
-        failure.remaining -= 1
-        if failure.remaining <= 0:
-            self._failures.popleft()
-        return failure
 
     async def _record(self, request: web.Request, body: dict[str, Any] | None, status: int) -> None:
         async with self._changed:
