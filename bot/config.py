@@ -18,6 +18,7 @@ from bot.config_model import (
     ConfigError,
     CustomerConnectionSettings,
     IncidentSettings,
+    JiraSettings,
     Links,
     SlackSettings,
     Spikes,
@@ -28,8 +29,8 @@ from bot.config_model import (
 from bot.config_parse import parse_config
 
 __all__ = ["AutomationRule", "BotConfig", "BusinessHours", "ConfigError", "CustomerConnectionSettings",
-           "EnvSettings", "IncidentSettings", "Links", "Settings", "SlackSettings", "Spikes", "Team", "Webhook",
-           "load_config", "parse_config", "parse_duration"]
+           "EnvSettings", "IncidentSettings", "JiraSettings", "Links", "Settings", "SlackSettings", "Spikes", "Team",
+           "Webhook", "load_config", "parse_config", "parse_duration"]
 
 
 def load_config(path: str | Path) -> BotConfig:

@@ -28,6 +28,10 @@ class EnvSettings:
     customer_connection_url: str | None = None
     customer_connection_secret: str | None = None
     public_url: str | None = None
+    jira_base_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_webhook_secret: str | None = None
 
     def __repr__(self) -> str:  # secrets must never reach a log line through repr()
         return "EnvSettings(<redacted>)"
@@ -60,11 +64,19 @@ class EnvSettings:
             customer_connection_url=opt("CUSTOMER_CONNECTION_URL"),
             customer_connection_secret=opt("CUSTOMER_CONNECTION_SECRET"),
             public_url=(opt("SUPPORTBOT_PUBLIC_URL") or "").rstrip("/") or None,
+            jira_base_url=(opt("JIRA_BASE_URL") or "").rstrip("/") or None,
+            jira_email=opt("JIRA_EMAIL"),
+            jira_api_token=opt("JIRA_API_TOKEN"),
+            jira_webhook_secret=opt("JIRA_WEBHOOK_SECRET"),
         )
-        for name in ("SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL", "CUSTOMER_CONNECTION_URL"):
+        for name in ("SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL", "CUSTOMER_CONNECTION_URL",
+                     "JIRA_BASE_URL"):
             value = opt(name)
             if value and not value.startswith(("http://", "https://")):
                 raise ConfigError(name, f"{value!r} is not an http(s) URL")
+        if settings.jira_base_url and not (settings.jira_email and settings.jira_api_token):
+            missing = "JIRA_EMAIL" if not settings.jira_email else "JIRA_API_TOKEN"
+            raise ConfigError(missing, "is required when JIRA_BASE_URL is set (Jira Cloud uses Basic auth)")
         if settings.statuspage_api_key and not settings.statuspage_page_id:
             raise ConfigError("STATUSPAGE_PAGE_ID", "is required when STATUSPAGE_API_KEY is set")
         return settings

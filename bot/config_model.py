@@ -63,6 +63,16 @@ class BusinessHours:
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     start: time = time(9, 0)
     end: time = time(17, 0)
+    holidays: str | None = "US"  # a country code as the `holidays` library names it; None: no public holidays
+
+
+@dataclass(frozen=True)
+class JiraSettings:
+    """Where escalations file their Jira issues; the site and credentials come from the environment."""
+
+    project: str = "SUP"
+    issue_type: str = "Bug"
+    acknowledge_statuses: tuple[str, ...] = ("In Progress",)
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,7 @@ class BotConfig:
     incident: IncidentSettings = field(default_factory=IncidentSettings)
     ack_within: Mapping[Severity, timedelta] = field(
         default_factory=lambda: {s: parse_duration(v, "") for s, v in DEFAULT_ACK_WITHIN.items()})
+    jira: JiraSettings = field(default_factory=JiraSettings)
     customer_connection: CustomerConnectionSettings = field(default_factory=CustomerConnectionSettings)
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     teams: tuple[Team, ...] = ()

@@ -18,6 +18,7 @@ from bot.config_model import (
     ConfigError,
     CustomerConnectionSettings,
     IncidentSettings,
+    JiraSettings,
     Links,
     SlackSettings,
     Spikes,
@@ -87,13 +88,14 @@ class _Section:
 
 
 def parse_config(raw: Mapping[str, Any]) -> BotConfig:
-    top = _Section(raw, "", ("slack", "sla", "incident", "escalation", "customer_connection", "business_hours",
-                             "teams", "scheduler", "links", "spikes", "automation", "webhooks"))
+    top = _Section(raw, "", ("slack", "sla", "incident", "escalation", "jira", "customer_connection",
+                             "business_hours", "teams", "scheduler", "links", "spikes", "automation", "webhooks"))
     config = BotConfig(
         slack=_slack(top.required("slack")),
         first_response=_first_response(top.get("sla", {})),
         incident=_incident(top.get("incident", {})),
         ack_within=_escalation(top.get("escalation", {})),
+        jira=_jira(top.get("jira", {})),
         customer_connection=_customer_connection(top.get("customer_connection", {})),
         business_hours=_business_hours(top.get("business_hours", {})),
         teams=_teams(top.get("teams", {})),
@@ -150,6 +152,35 @@ def _escalation(data: object) -> dict[Severity, timedelta]:
     return windows
 
 
+_JIRA_PROJECT = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")  # Jira Cloud's default project-key rule
+
+
+def _jira(data: object) -> JiraSettings:
+    s = _Section(data, "jira", ("project", "issue_type", "acknowledge_statuses"))
+    d = JiraSettings()
+    settings = JiraSettings(
+        project=s.string("project", d.project, pattern=_JIRA_PROJECT,
+                         what="a Jira project key (2-10 capital letters, digits or _, starting with a letter)"),
+        issue_type=s.string("issue_type", d.issue_type),
+        acknowledge_statuses=s.strings("acknowledge_statuses", list(d.acknowledge_statuses)),
+    )
+    if not settings.acknowledge_statuses:
+        raise ConfigError(s.key("acknowledge_statuses"), "needs at least one status name")
+    s.done()
+    return settings
+
+
+def _holidays(value: object, key: str) -> str | None:
+    # Imported here: the holiday tables are large and only a configuration that names a country needs them.
+    import holidays
+
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value.upper() not in holidays.list_supported_countries():
+        raise ConfigError(key, f"{value!r} is not a country code the holidays library knows (for example \"US\")")
+    return value.upper()
+
+
 def _customer_connection(data: object) -> CustomerConnectionSettings:
     s = _Section(data, "customer_connection",
                  ("plan_path", "authorized_contacts_path", "compliance_path", "timeout"))
@@ -174,7 +205,7 @@ def _clock_time(value: object, key: str) -> time:
 
 
 def _business_hours(data: object) -> BusinessHours:
-    s = _Section(data, "business_hours", ("timezone", "days", "start", "end"))
+    s = _Section(data, "business_hours", ("timezone", "days", "start", "end", "holidays"))
     zone = s.string("timezone", "America/New_York")
     try:
         ZoneInfo(zone)
@@ -188,8 +219,9 @@ def _business_hours(data: object) -> BusinessHours:
     end = _clock_time(s.get("end", "17:00"), s.key("end"))
     if end <= start:
         raise ConfigError(s.key("end"), "must be later than start")
+    country = _holidays(s.get("holidays", BusinessHours.holidays), s.key("holidays"))
     s.done()
-    return BusinessHours(timezone=zone, days=days, start=start, end=end)
+    return BusinessHours(timezone=zone, days=days, start=start, end=end, holidays=country)
 
 
 def _teams(data: object) -> tuple[Team, ...]:

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AutomationRule, ConfigError, EnvSettings, Team, Webhook, load_config, parse_config
+from bot.config import (
+    AutomationRule,
+    ConfigError,
+    EnvSettings,
+    JiraSettings,
+    Team,
+    Webhook,
+    load_config,
+    parse_config,
+)
 from bot.domain import PlanTier, Severity
 
 CONTRACT = Path(__file__).parents[3] / "shared/contract/supportbot.toml"
@@ -51,12 +60,15 @@ def test_contract_loads_with_its_values() -> None:
     assert config.business_hours.timezone == "America/New_York"
     assert config.business_hours.days == ("mon", "tue", "wed", "thu", "fri")
     assert (config.business_hours.start, config.business_hours.end) == (time(9), time(17))
+    assert config.business_hours.holidays == "US"
+    assert config.jira == JiraSettings(project="SUP", issue_type="Bug", acknowledge_statuses=("In Progress",))
+    # In file order: routing's "last matching pattern wins" depends on it.
     assert config.teams == (
+        Team(name="platform", channel="C0PLATFRM1", oncall_usergroup="S0PLTONCL1", manager="U0PLTMGR01",
+             components=("auth", "sso", "api"), paths=("/api/**", "/login/**", "/sso/**")),
         Team(name="payments", channel="C0PAYMENT1", oncall_usergroup="S0PAYONCL1", manager="U0PAYMGR01",
              components=("billing", "payments", "webhooks"), paths=("/api/billing/**", "/api/webhooks/**"),
              pagerduty_routing_key_env="PAGERDUTY_ROUTING_KEY_PAYMENTS"),
-        Team(name="platform", channel="C0PLATFRM1", oncall_usergroup="S0PLTONCL1", manager="U0PLTMGR01",
-             components=("auth", "sso", "api"), paths=("/api/**", "/login/**", "/sso/**")),
     )
     assert config.automation == (
         AutomationRule(path="customer.plan_type", equals="Enterprise", severity_floor=Severity.SEV2,
@@ -81,6 +93,18 @@ def test_only_slack_gets_the_contract_defaults(tmp_path: Path) -> None:
     assert config.teams == () and config.automation == () and config.webhooks == ()
     assert config.links.sentry is None and config.links.logs is None
     assert config.business_hours.timezone == "America/New_York"
+    assert config.business_hours.holidays == "US"
+    assert config.jira == JiraSettings()
+
+
+def test_jira_and_holidays_are_read(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, SLACK + '[jira]\nproject = "ENG"\nissue_type = "Task"\n'
+                               'acknowledge_statuses = ["In Progress", "Triaged"]\n'
+                               '[business_hours]\nholidays = "gb"\n'))
+    assert config.jira == JiraSettings(project="ENG", issue_type="Task",
+                                       acknowledge_statuses=("In Progress", "Triaged"))
+    assert config.business_hours.holidays == "GB"
+    assert load_config(write(tmp_path, SLACK + '[business_hours]\nholidays = ""\n')).business_hours.holidays is None
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -138,6 +162,13 @@ BAD = {
     "unknown link placeholder": ('[links]\nsentry = "https://sentry.example.com/?q={customer_id}"\n',
                                  "[links] sentry", "unknown placeholder {customer_id}"),
     "link not a URL": ('[links]\nlogs = "datadog"\n', "[links] logs", "http(s) URL template"),
+    "jira typo": ('[jira]\nprojet = "SUP"\n', "[jira] projet", "did you mean 'project'"),
+    "jira project not a key": ('[jira]\nproject = "support desk"\n', "[jira] project", "not a Jira project key"),
+    "jira no statuses": ('[jira]\nacknowledge_statuses = []\n', "[jira] acknowledge_statuses", "at least one"),
+    "jira statuses not a list": ('[jira]\nacknowledge_statuses = "In Progress"\n', "[jira] acknowledge_statuses",
+                                 "list of strings"),
+    "unknown holiday country": ('[business_hours]\nholidays = "Atlantis"\n', "[business_hours] holidays",
+                                "not a country code"),
     "webhook not a URL": ('[[webhooks]]\nurl = "ftp://x"\n', "[webhooks.0] url", "not an http(s) URL"),
     "webhook typo": ('[[webhooks]]\nurl = "https://x"\nsecret = "s"\n', "[webhooks.0] secret",
                      "did you mean 'secret_env'"),
@@ -240,8 +271,19 @@ def test_statuspage_key_without_page_id_is_refused() -> None:
     assert "sp-secret" not in str(caught.value)
 
 
+def test_jira_environment() -> None:
+    env = EnvSettings.from_environ({"JIRA_BASE_URL": "https://acme.atlassian.net/", "JIRA_EMAIL": "bot@acme.com",
+                                    "JIRA_API_TOKEN": "jira-s3cret", "JIRA_WEBHOOK_SECRET": "hook-s3cret"})
+    assert (env.jira_base_url, env.jira_email) == ("https://acme.atlassian.net", "bot@acme.com")
+    assert (env.jira_api_token, env.jira_webhook_secret) == ("jira-s3cret", "hook-s3cret")
+    assert "jira-s3cret" not in repr(env)
+    with pytest.raises(ConfigError) as caught:
+        EnvSettings.from_environ({"JIRA_BASE_URL": "https://acme.atlassian.net", "JIRA_EMAIL": "bot@acme.com"})
+    assert caught.value.key == "JIRA_API_TOKEN"
+
+
 @pytest.mark.parametrize("name", ["SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL",
-                                  "CUSTOMER_CONNECTION_URL"])
+                                  "CUSTOMER_CONNECTION_URL", "JIRA_BASE_URL"])
 def test_endpoint_urls_must_be_http(name: str) -> None:
     with pytest.raises(ConfigError) as caught:
         EnvSettings.from_environ({name: "localhost:9000"})
