@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere: the project packages live at the repo root
     sys.path.insert(0, str(ROOT))
 
-from bot.config import load_config  # noqa: E402
+from bot.core.config import load_config  # noqa: E402
 from bot.sandbox.driver import sign_request  # noqa: E402
 from bot.sandbox.workspace import AGENT, GENERAL, ticket_values  # noqa: E402
 

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.app import SupportBot  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import EnvSettings, Settings, load_config  # noqa: E402
+from bot.core.clock import SystemClock  # noqa: E402
+from bot.core.config import EnvSettings, Settings, load_config  # noqa: E402
 from bot.domain import IncidentStep, StepState  # noqa: E402
 from bot.sandbox.driver import SlackDriver  # noqa: E402
 from bot.sandbox.pagerduty import PagerDutyStandIn  # noqa: E402
@@ -109,7 +109,7 @@ async def _sequential(bot: SupportBot, sandbox: SlackSandbox, pagerduty: PagerDu
                       statuspage: StatuspageStandIn, latency: float) -> float:
     """The same three steps, one after another, on a ticket filed below SEV1 and opened by hand."""
     from bot.domain import Impact, PlanTier
-    from bot.intake import TicketForm
+    from bot.tickets.intake import TicketForm
 
     sandbox.set_latency(0)
     form = TicketForm(workspace_id="ws_bench", requester_email="b@x.example", summary="Sequential baseline",

@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import load_config
+from bot.core.config import load_config
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.view_state import build_state
 from bot.sandbox.workspace import GENERAL, populate

@@ -11,6 +11,7 @@ from blocks.text import (
     Block,
     actions,
     button,
+    channel,
     context,
     duration_words,
     escape,
@@ -42,6 +43,78 @@ def step_lines(incident: Incident) -> list[str]:
     # Details are written by the bot (vendor text is escaped where it is recorded), so links stay links.
     return [f"{STEP_MARK[incident.step(step).state]} *{step.label}:* {incident.step(step).detail or ''}"
             for step in IncidentStep]
+
+
+def kickoff_fallback_text(ticket: Ticket) -> str:
+    return f"{ticket.severity} incident for ticket #{ticket.number}"
+
+
+def invite_failed(failures: list[tuple[str, str]]) -> str:
+    """Who could not be invited to the incident channel, and Slack's reason for each."""
+    names = ", ".join(f"{user(who)} ({escape(error)})" for who, error in failures)
+    return f"⚠️ Could not invite {names}: please add them by hand."
+
+
+def not_paged_note(commanders_group: str) -> str:
+    return ("nobody was paged: PAGERDUTY_ROUTING_KEY is not set. "
+            f"{usergroup(commanders_group)} please take command.")
+
+
+def paged_note(severity: str, dedup_key: str) -> str:
+    return f"paged on-call through PagerDuty ({severity}, alert key `{escape(dedup_key)}`)"
+
+
+def channel_opened_note(channel_id: str, *, reopened: bool = False) -> str:
+    return f"re-opened in {channel(channel_id)}" if reopened else f"opened {channel(channel_id)}"
+
+
+def channel_names_taken(first: str, last: str) -> str:
+    return f"every name from #{first} to #{last} is taken"
+
+
+def status_page_posted_note(title: str, status: IncidentStatus, *, page_name: str, url: str | None) -> str:
+    where = f"<{url}|{escape(page_name)}>" if url else escape(page_name)
+    return f"posted “{escape(title)}” as {status.label} on {where}"
+
+
+def step_not_retried(detail: str) -> str:
+    return f"{detail}; not retried automatically, press Retry once it is fixed"
+
+
+def given_up_by(by: str) -> str:
+    return f"given up by {user(by)}"
+
+
+def new_commander(by: str) -> str:
+    return f"🎖 {user(by)} is now the incident commander and owns customer updates."
+
+
+def update_refused(error: str) -> str:
+    return (f"⚠️ The status page refused this update: {escape(error)}. "
+            "It is not retried automatically: update the page by hand.")
+
+
+def update_not_taken(error: str) -> str:
+    return (f"⚠️ The status page did not take this update: {escape(error)}. "
+            "The bot retries it with the next tick until it does.")
+
+
+def nowhere_yet(why: str) -> str:
+    return f"nowhere yet ({why})"
+
+
+def page_not_resolved_note(dedup_key: str, error: str, *, retrying: bool) -> str:
+    if retrying:
+        return (f"⚠️ Could not resolve the PagerDuty alert `{escape(dedup_key)}` yet: {escape(error)}. "
+                "The bot keeps trying.")
+    return f"⚠️ PagerDuty refused to resolve alert `{escape(dedup_key)}`: {escape(error)}. Resolve it by hand."
+
+
+def page_resolved_note(dedup_key: str) -> str:
+    return f"PagerDuty alert `{escape(dedup_key)}` resolved."
+
+
+NOBODY_PAGED_NOTE = "Nobody was paged, so there was no alert to resolve."
 
 
 def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, commanders_group: str) -> list[Block]:

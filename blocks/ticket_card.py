@@ -11,6 +11,7 @@ from blocks.text import (
     Block,
     actions,
     button,
+    channel,
     context,
     countdown,
     divider,
@@ -88,7 +89,7 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
                               f"({countdown(ticket.first_response_due, now)})"))
     if incident_channel:
         status = f" · status page: *{incident_status.capitalize()}*" if incident_status else ""
-        blocks.append(context(f"🚨 Incident channel <#{incident_channel}>{status}"))
+        blocks.append(context(f"🚨 Incident channel {channel(incident_channel)}{status}"))
     buttons = []
     if not ticket.first_response_at:
         buttons.append(button("First response sent", Action.FIRST_RESPONSE, str(ticket.number), style="primary"))
@@ -177,3 +178,29 @@ def home_view(tickets: list[Ticket], *, now: datetime) -> dict[str, object]:
     blocks.append(divider())
     blocks.append(context(f"Updated {slack_date(now)}"))
     return {"type": "home", "blocks": blocks}
+
+
+def card_url(ticket: Ticket) -> str | None:
+    """Where the ticket lives in Slack: its card's permalink, once the card is posted."""
+    if not ticket.card_channel or not ticket.card_ts:
+        return None
+    return f"https://slack.com/archives/{ticket.card_channel}/p{ticket.card_ts.replace('.', '')}"
+
+
+def reminder_fallback_text(ticket: Ticket) -> str:
+    return f"First response on #{ticket.number} is due soon"
+
+
+def breach_fallback_text(ticket: Ticket) -> str:
+    return f"First-response SLA breached on #{ticket.number}"
+
+
+def card_not_posted(ticket: Ticket, *, channel_id: str, error: str) -> str:
+    """Told to the filer when the card could not be posted; the ticket itself is stored."""
+    return (f"Ticket #{ticket.number} is saved, but I could not post its card in {channel(channel_id)}: "
+            f"Slack said `{escape(error)}`.")
+
+
+def thread_post_failed(ticket: Ticket, *, what: str, error: str) -> str:
+    """Told to the filer when a note under the card could not be posted."""
+    return f"I could not post “{what}” under ticket #{ticket.number}: Slack said `{escape(error)}`."

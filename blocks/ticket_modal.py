@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from blocks.ids import Callback, SeverityField, TicketField
+from blocks.refusals import agents_only
 from blocks.text import Block, option, plain, section
 from bot.domain import IMPACT_LABELS, Category, Impact, PlanTier, Severity
 
@@ -90,7 +91,7 @@ def not_allowed_modal(*, group_id: str, action: str) -> dict[str, Any]:
         "callback_id": Callback.NOT_ALLOWED.value,
         "title": plain("Not available", 24),
         "close": plain("Close", 24),
-        "blocks": [section(f"Only members of <!subteam^{group_id}> can {action}. "
+        "blocks": [section(f"{agents_only(group_id, action)} "
                            "Ask a support lead to add you to the group.")],
     }
 

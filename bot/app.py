@@ -1,4 +1,5 @@
-"""The app factory: wires configuration, storage, Slack, the services and the listeners together."""
+"""The composition root: configuration, storage, Slack, the workflows, their timers and the listeners,
+built once, leaf-first. The only module that imports `handlers`."""
 
 from __future__ import annotations
 
@@ -11,26 +12,28 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import Clock, SystemClock
-from bot.config import Settings
-from bot.directory import Directory
-from bot.incidents import STATUS_REMINDER, STEP_RETRY, IncidentService
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Settings
+from bot.core.scheduler import BackgroundWork, TimerService
+from bot.core.slack import Directory, slack_client
+from bot.core.web import SlackEndpoint, build_web_app
+from bot.incidents.channel import IncidentChannel
+from bot.incidents.service import IncidentService
+from bot.incidents.status_page_sync import StatusPageSync
+from bot.incidents.status_site import StatusSite
+from bot.incidents.status_updates import StatusCadence
+from bot.incidents.steps import OpeningSteps
+from bot.incidents.timers import IncidentTimers
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
-from bot.paging import SEV2_PAGE_RETRY, Sev2Pager
-from bot.scheduler import BackgroundWork, TimerService
-from bot.status_site import StatusSite
-from bot.status_updates import PAGE_RESOLVE_RETRY, PUBLISH_RETRY, StatusCadence
-from bot.tickets import BREACH, WARNING, TicketService
-from bot.web import SlackEndpoint, build_web_app
+from bot.paging.service import Sev2Pager
+from bot.paging.timers import PagingTimers
+from bot.ticket_card.service import TicketCard
+from bot.tickets.service import TicketService
+from bot.tickets.timers import FirstResponseTimers
 from handlers import errors as error_handlers
 from handlers import home, incidents, tickets
 from handlers.errors import IN_FLIGHT
@@ -40,56 +43,48 @@ from storage.migrate import upgrade_to_head
 log = logging.getLogger(__name__)
 
 
-def slack_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
-    # One HTTP session for every Web API call: without it slack_sdk opens and closes a connection per call.
-    return AsyncWebClient(
-        token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url, session=session,
-        # Slack's `ratelimited` is waited out (Retry-After) rather than shown to anyone.
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2),
-                        AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
-    )
-
-
 class SupportBot:
-    """One running bot: build with `create()`, serve with `start()`, end with `stop()`."""
+    """The composition root: builds every part leaf-first, once. Build with `create()`, serve with `start()`,
+    end with `stop()`."""
 
     def __init__(self, settings: Settings, *, clock: Clock, engine: AsyncEngine,
                  http: aiohttp.ClientSession | None = None) -> None:
+        env, config = settings.env, settings.config
         self.settings = settings
         self.clock = clock
         self.engine = engine
-        self.sessions = create_sessionmaker(engine)
+        self.sessions = sessions = create_sessionmaker(engine)
         self._http = http
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self.slack = slack_client(settings, http)
-        self.directory = Directory(self.slack)
-        self.tickets = TicketService(config=settings.config, sessions=self.sessions, slack=self.slack,
-                                     directory=self.directory, clock=clock)
-        env = settings.env
-        pagerduty = PagerDuty(routing_key=env.pagerduty_routing_key, events_url=env.pagerduty_events_url) \
+        self.slack = slack = slack_client(token=env.slack_bot_token, base_url=env.slack_api_url, session=http)
+        directory = Directory(slack)
+        self.background = background = BackgroundWork()
+        self.pagerduty = pagerduty = PagerDuty(routing_key=env.pagerduty_routing_key,
+                                               events_url=env.pagerduty_events_url) \
             if env.pagerduty_routing_key else None
-        self.background = BackgroundWork()
-        self.incidents = IncidentService(config=settings.config, sessions=self.sessions, slack=self.slack,
-                                         directory=self.directory, clock=clock, tickets=self.tickets,
-                                         pagerduty=pagerduty, status_page=self._status_page(),
-                                         background=self.background)
-        self.tickets.incidents = self.incidents
-        self.pager = Sev2Pager(config=settings.config, sessions=self.sessions, slack=self.slack, clock=clock,
-                               pagerduty=pagerduty, background=self.background)
-        self.tickets.pager = self.pager
-        self.cadence = StatusCadence(config=settings.config, sessions=self.sessions, slack=self.slack,
-                                     directory=self.directory, clock=clock, incidents=self.incidents,
-                                     tickets=self.tickets)
-        self.status_site = StatusSite(sessions=self.sessions, clock=clock)
-        self.timers = TimerService(sessions=self.sessions, clock=clock, tick=settings.config.scheduler_tick,
-                                   background=self.background)
-        self.timers.on(WARNING, self.tickets.fire_first_response_timer)
-        self.timers.on(BREACH, self.tickets.fire_first_response_timer)
-        self.timers.on(STEP_RETRY, self.incidents.fire_step_retry)
-        self.timers.on(SEV2_PAGE_RETRY, self.pager.fire_retry)
-        self.timers.on(STATUS_REMINDER, self.cadence.fire_reminder)
-        self.timers.on(PUBLISH_RETRY, self.cadence.fire_publish_retry)
-        self.timers.on(PAGE_RESOLVE_RETRY, self.cadence.fire_resolve_retry)
+        self.status_page = status_page = self._status_page(settings, sessions, clock)
+
+        card = TicketCard(config=config, sessions=sessions, slack=slack, clock=clock)
+        pager = Sev2Pager(config=config, sessions=sessions, clock=clock, pagerduty=pagerduty, card=card)
+        channel = IncidentChannel(config=config, sessions=sessions, slack=slack, directory=directory, clock=clock,
+                                  card=card)
+        steps = OpeningSteps(config=config, sessions=sessions, slack=slack, pagerduty=pagerduty,
+                             status_page=status_page)
+        self.incidents = IncidentService(config=config, sessions=sessions, clock=clock, card=card, channel=channel,
+                                         steps=steps)
+        sync = StatusPageSync(sessions=sessions, clock=clock, channel=channel, status_page=status_page,
+                              pagerduty=pagerduty)
+        self.cadence = StatusCadence(config=config, sessions=sessions, directory=directory, clock=clock,
+                                     incidents=self.incidents, channel=channel, card=card, sync=sync)
+        self.tickets = TicketService(config=config, sessions=sessions, directory=directory, clock=clock, card=card,
+                                     incidents=self.incidents, pager=pager)
+        self.status_site = StatusSite(sessions=sessions, clock=clock)
+
+        self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background)
+        FirstResponseTimers(config=config, slack=slack, clock=clock).register(self.timers)
+        PagingTimers(pager=pager, background=background).register(self.timers)
+        IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
+                       background=background).register(self.timers)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -103,14 +98,16 @@ class SupportBot:
             await upgrade_to_head(engine)
         return cls(settings, clock=clock or SystemClock(), engine=engine, http=aiohttp.ClientSession())
 
-    def _status_page(self) -> StatusPublisher:
-        env = self.settings.env
+    @staticmethod
+    def _status_page(settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> StatusPublisher:
+        env = settings.env
         if env.statuspage_api_key and env.statuspage_page_id:
             return Statuspage(api_url=env.statuspage_api_url, api_key=env.statuspage_api_key,
                               page_id=env.statuspage_page_id)
-        return BuiltinStatusPage(sessions=self.sessions, clock=self.clock, public_url=env.public_url)
+        return BuiltinStatusPage(sessions=sessions, clock=clock, public_url=env.public_url)
 
     def services(self) -> dict[str, Any]:
+        """What listeners receive by name in Bolt's context."""
         return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock,
                 IN_FLIGHT: self._in_flight}
 
@@ -177,10 +174,10 @@ class SupportBot:
             await asyncio.wait(list(self._in_flight), timeout=5)
         await self.tickets.drain()
         await self.background.settle(timeout=5)
-        if self.incidents.pagerduty is not None:
-            self.incidents.pagerduty.close()
-        if isinstance(self.incidents.status_page, Statuspage):
-            await self.incidents.status_page.close()
+        if self.pagerduty is not None:
+            self.pagerduty.close()
+        if isinstance(self.status_page, Statuspage):
+            await self.status_page.close()
         if self._http is not None:
             await self._http.close()
             self._http = None

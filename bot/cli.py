@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.config import ConfigError, EnvSettings, Settings, load_config
+from bot.core.config import ConfigError, EnvSettings, Settings, load_config
 
 
 def _settings(config_path: str | None = None) -> Settings:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             asyncio.run(_run())
         elif args.command == "demo":
-            from bot.demo import run_demo
+            from bot.sandbox.demo import run_demo
 
             logging.getLogger().setLevel(logging.WARNING)
             logging.getLogger("alembic").setLevel(logging.WARNING)

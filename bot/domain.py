@@ -6,6 +6,7 @@ These are plain values shared by every layer; nothing here does I/O.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -173,12 +174,24 @@ class IncidentStep(enum.StrEnum):
 
 @dataclass(frozen=True)
 class StepOutcome:
+    """Where one step of an incident stands, and what the outside system calls what it made."""
+
     state: StepState
     detail: str | None = None
+    external_id: str | None = None  # PagerDuty dedup key, Slack channel ID, status-page incident ID
+    external_name: str | None = None  # the channel's name
+    external_url: str | None = None  # the public status page's link
+    failures: int = 0
+    closed_at: datetime | None = None  # the alert resolved again
+
+
+_NOT_STARTED = StepOutcome(StepState.PENDING)
 
 
 @dataclass(frozen=True)
 class Incident:
+    """A SEV1 ticket's incident round: its public state and the outcome of each opening step."""
+
     id: int
     ticket_number: int
     generation: int
@@ -190,18 +203,43 @@ class Incident:
     last_public_update_at: datetime
     last_public_message: str
     kickoff_ts: str | None
-    page: StepOutcome
-    page_dedup_key: str | None
-    channel: StepOutcome
-    channel_id: str | None
-    channel_name: str | None
-    statuspage: StepOutcome
-    statuspage_incident_id: str | None
-    statuspage_url: str | None
+    steps: Mapping[IncidentStep, StepOutcome] = field(default_factory=dict)
 
     def step(self, step: IncidentStep) -> StepOutcome:
-        return {IncidentStep.PAGE: self.page, IncidentStep.CHANNEL: self.channel,
-                IncidentStep.STATUSPAGE: self.statuspage}[step]
+        """The step's outcome; a step with no row yet has not started."""
+        return self.steps.get(step, _NOT_STARTED)
+
+    @property
+    def page(self) -> StepOutcome:
+        return self.step(IncidentStep.PAGE)
+
+    @property
+    def channel(self) -> StepOutcome:
+        return self.step(IncidentStep.CHANNEL)
+
+    @property
+    def statuspage(self) -> StepOutcome:
+        return self.step(IncidentStep.STATUSPAGE)
+
+    @property
+    def page_dedup_key(self) -> str | None:
+        return self.page.external_id
+
+    @property
+    def channel_id(self) -> str | None:
+        return self.channel.external_id
+
+    @property
+    def channel_name(self) -> str | None:
+        return self.channel.external_name
+
+    @property
+    def statuspage_incident_id(self) -> str | None:
+        return self.statuspage.external_id
+
+    @property
+    def statuspage_url(self) -> str | None:
+        return self.statuspage.external_url
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,8 +13,9 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import SupportbotError
-from bot.web import ANSWERS, RESPONDED, AnswerGate
+from bot.core.errors import SupportbotError
+from bot.core.views import view_metadata
+from bot.core.web import ANSWERS, RESPONDED, AnswerGate
 
 log = logging.getLogger("supportbot.errors")
 
@@ -24,10 +24,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
     if channel is None and isinstance(body.get("view"), dict):
-        try:
-            channel = json.loads(body["view"].get("private_metadata") or "{}").get("channel")
-        except (ValueError, AttributeError):
-            channel = None
+        channel = view_metadata(body["view"]).get("channel")
     return user, channel
 
 

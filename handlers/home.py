@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ticket_card import home_view
-from bot.clock import Clock
-from bot.tickets import TicketService
+from bot.core.clock import Clock
+from bot.tickets.service import TicketService
 from handlers.errors import guarded
 
 

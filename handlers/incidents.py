@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -10,11 +9,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ids import Action, Callback, StatusField
 from blocks.incident import status_modal
+from bot.core.errors import UnknownTicket
+from bot.core.views import state_value, view_metadata
 from bot.domain import IncidentStatus, IncidentStep
-from bot.errors import UnknownTicket
-from bot.incidents import IncidentService
-from bot.intake import state_value
-from bot.status_updates import StatusCadence, StatusDraft
+from bot.incidents.service import IncidentService
+from bot.incidents.status_updates import StatusCadence, StatusDraft
 from handlers.errors import guarded
 
 
@@ -28,8 +27,8 @@ def register(app: AsyncApp) -> None:
 
 
 async def status_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
-                         cadence: StatusCadence) -> None:
-    incident = await cadence.incident_in_channel(command["channel_id"])
+                         incidents: IncidentService, cadence: StatusCadence) -> None:
+    incident = await incidents.in_channel(command["channel_id"])
     if incident is None:
         await ack("`/status` works in an incident channel (#incident-…). Use it there to update the status page.")
         return
@@ -49,7 +48,7 @@ async def open_status_modal(ack: AsyncAck, body: dict[str, Any], action: dict[st
 
 
 async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cadence: StatusCadence) -> None:
-    incident_id = int(json.loads(view["private_metadata"])["incident"])
+    incident_id = int(view_metadata(view)["incident"])
     status = state_value(view, StatusField.STATUS.value)
     draft = StatusDraft(status=IncidentStatus(status) if status in IncidentStatus._value2member_map_ else None,
                         message=(state_value(view, StatusField.MESSAGE.value) or "").strip(),
@@ -80,7 +79,7 @@ def _step(action: dict[str, Any]) -> tuple[int, IncidentStep]:
 async def retry_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService) -> None:
     await ack()
     incident_id, step = _step(action)
-    await incidents.retry_step(incident_id, step, by=body["user"]["id"])
+    await incidents.retry_step(incident_id, step)
 
 
 async def give_up_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,

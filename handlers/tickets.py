@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -11,11 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ids import Action, Callback, SeverityField, TicketField
 from blocks.ticket_modal import not_allowed_modal, severity_modal, ticket_modal, timezone_options
-from bot.clock import Clock
+from bot.core.clock import Clock
+from bot.core.errors import TicketNotSaved
+from bot.core.views import state_value, view_metadata
 from bot.domain import Impact
-from bot.errors import TicketNotSaved
-from bot.intake import TicketForm, state_value
-from bot.tickets import TicketService
+from bot.tickets.intake import TicketForm
+from bot.tickets.service import TicketService
 from handlers.errors import guarded
 
 _ZONES = sorted(available_timezones())
@@ -50,7 +50,7 @@ async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
     if form.errors:
         await ack(response_action="errors", errors=dict(form.errors))
         return
-    origin = json.loads(view.get("private_metadata") or "{}").get("channel")
+    origin = view_metadata(view).get("channel")
     try:
         filed = await tickets.file(form, filed_by=body["user"]["id"], submission_key=view["id"], origin_channel=origin)
     except TicketNotSaved as exc:
@@ -84,5 +84,5 @@ async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, A
                   if not reason else {SeverityField.IMPACT.value: "Choose the impact"})
         return
     await ack()
-    number = json.loads(view["private_metadata"])["ticket"]
+    number = view_metadata(view)["ticket"]
     await tickets.change_severity(int(number), impact=Impact(impact), reason=reason, actor=body["user"]["id"])

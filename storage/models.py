@@ -129,23 +129,29 @@ class IncidentRow(Base):
     last_public_update_at: Mapped[datetime]
     last_public_message: Mapped[str] = mapped_column(Text)
     kickoff_ts: Mapped[str | None] = mapped_column(String(32))
-    # One row of outcome per step: the channel says what happened to each.
-    page_state: Mapped[str] = mapped_column(String(16), default="pending")
-    page_detail: Mapped[str | None] = mapped_column(Text)
-    page_dedup_key: Mapped[str | None] = mapped_column(String(100))
-    page_resolved_at: Mapped[datetime | None]
-    channel_state: Mapped[str] = mapped_column(String(16), default="pending")
-    channel_detail: Mapped[str | None] = mapped_column(Text)
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    channel_name: Mapped[str | None] = mapped_column(String(80))
-    statuspage_state: Mapped[str] = mapped_column(String(16), default="pending")
-    statuspage_detail: Mapped[str | None] = mapped_column(Text)
-    statuspage_incident_id: Mapped[str | None] = mapped_column(String(64))
-    statuspage_url: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentStepRow(Base):
+    """One opening step of an incident (the page, the channel, the status page, ...), keyed by what it is.
+
+    A new step is a new `step` value and a runner; no new columns.
+    """
+
+    __tablename__ = "incident_steps"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    detail: Mapped[str | None] = mapped_column(Text)
     # A step being attempted holds a short lease, so a duplicate delivery or a second replica waits.
-    page_claimed_until: Mapped[datetime | None]
-    channel_claimed_until: Mapped[datetime | None]
-    statuspage_claimed_until: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # What the outside system calls the thing this step made: a dedup key, a channel, a status-page incident.
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    external_name: Mapped[str | None] = mapped_column(String(80))
+    external_url: Mapped[str | None] = mapped_column(Text)
+    # When the thing was closed again (a PagerDuty alert resolved).
+    closed_at: Mapped[datetime | None]
 
 
 class StatusUpdateRow(Base):

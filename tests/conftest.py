@@ -11,8 +11,8 @@ import pytest
 import pytest_asyncio
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
-from bot.config import BotConfig, EnvSettings, Settings, load_config
+from bot.core.config import BotConfig, EnvSettings, Settings, load_config
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import populate

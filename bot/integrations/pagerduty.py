@@ -13,7 +13,7 @@ from typing import Any
 
 import pagerduty
 
-from bot.errors import OutsideServiceError
+from bot.core.errors import OutsideServiceError
 
 SERVICE = "PagerDuty"
 _LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")

@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from bot.clock import Clock
-from bot.errors import OutsideServiceError
+from bot.core.clock import Clock
+from bot.core.errors import OutsideServiceError
 from storage.repositories import public_status
 
 SERVICE = "Statuspage"

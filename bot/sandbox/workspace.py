@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import BotConfig
+from bot.core.config import BotConfig
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.slack import SlackSandbox
 

@@ -1,17 +1,17 @@
-"""Incidents opened for SEV1 tickets, their three opening steps, and the status-update record."""
+"""Incidents opened for SEV1 tickets and their status-update record (their steps: `incident_steps`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import Incident, IncidentStatus, IncidentStep, StatusUpdate, StepOutcome, StepState
-from storage.models import IncidentRow, StatusUpdateRow
+from bot.domain import Incident, IncidentStatus, IncidentStep, StatusUpdate
+from storage.models import IncidentRow, IncidentStepRow, StatusUpdateRow
 from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
+from storage.repositories.incident_steps import insert_steps, step_rows, to_outcome
 
 
 @dataclass(frozen=True)
@@ -22,23 +22,30 @@ class IncidentBadge:
     status: str
 
 
-def _to_incident(row: IncidentRow) -> Incident:
+def _to_incident(row: IncidentRow, steps: list[IncidentStepRow]) -> Incident:
     return Incident(
         id=row.id, ticket_number=row.ticket_number, generation=row.generation, status=IncidentStatus(row.status),
         commander=row.commander, public_title=row.public_title, opened_at=row.opened_at,
         resolved_at=row.resolved_at, last_public_update_at=row.last_public_update_at,
         last_public_message=row.last_public_message, kickoff_ts=row.kickoff_ts,
-        page=StepOutcome(StepState(row.page_state), row.page_detail), page_dedup_key=row.page_dedup_key,
-        channel=StepOutcome(StepState(row.channel_state), row.channel_detail), channel_id=row.channel_id,
-        channel_name=row.channel_name,
-        statuspage=StepOutcome(StepState(row.statuspage_state), row.statuspage_detail),
-        statuspage_incident_id=row.statuspage_incident_id, statuspage_url=row.statuspage_url,
+        steps={IncidentStep(s.step): to_outcome(s) for s in steps if s.step in IncidentStep._value2member_map_},
     )
 
 
+async def _with_steps(session: AsyncSession, row: IncidentRow | None) -> Incident | None:
+    if row is None:
+        return None
+    return _to_incident(row, await step_rows(session, incident_id=row.id))
+
+
 async def incident_badge(session: AsyncSession, *, ticket_number: int) -> IncidentBadge | None:
+    """The latest round's status and channel, for the ticket card."""
     row = await _latest_row(session, ticket_number)
-    return IncidentBadge(channel_id=row.channel_id, status=row.status) if row else None
+    if row is None:
+        return None
+    channel = await session.scalar(select(IncidentStepRow.external_id).where(
+        IncidentStepRow.incident_id == row.id, IncidentStepRow.step == IncidentStep.CHANNEL.value))
+    return IncidentBadge(channel_id=channel, status=row.status)
 
 
 async def _latest_row(session: AsyncSession, ticket_number: int) -> IncidentRow | None:
@@ -47,92 +54,62 @@ async def _latest_row(session: AsyncSession, ticket_number: int) -> IncidentRow 
 
 
 async def open_incident_once(session: AsyncSession, *, ticket_number: int, generation: int, public_title: str,
-                             message: str, now: datetime, claim_for: timedelta | None = None) -> tuple[Incident, bool]:
-    """The incident of this ticket and generation; created only by the first caller.
+                             message: str, now: datetime, steps: list[IncidentStep],
+                             claim_for: timedelta | None = None) -> tuple[Incident, bool]:
+    """The incident of this ticket and generation; created only by the first caller, with a row per step.
 
-    With `claim_for`, a new incident is inserted with its three steps already claimed for that long:
-    the same claim `claim_step` makes, written in one statement on the way to the page.
+    With `claim_for`, a new incident's steps are inserted already claimed for that long: the same claim
+    `claim_step` makes, written with the incident on the way to the page.
     """
-    state = StepState.RUNNING.value if claim_for else StepState.PENDING.value
-    until = now + claim_for if claim_for else None
     values = dict(ticket_number=ticket_number, generation=generation, status=IncidentStatus.INVESTIGATING.value,
-                  public_title=public_title, opened_at=now, last_public_update_at=now, last_public_message=message,
-                  page_state=state, channel_state=state, statuspage_state=state, page_claimed_until=until,
-                  channel_claimed_until=until, statuspage_claimed_until=until)
+                  public_title=public_title, opened_at=now, last_public_update_at=now, last_public_message=message)
     table = IncidentRow.__table__
     result = await session.execute(insert_ignoring_conflicts(
         session, table, values, ["ticket_number", "generation"]).returning(table.c.id))  # type: ignore[arg-type]
     new_id = result.scalar_one_or_none()
     if new_id is not None:
-        return _to_incident(IncidentRow(id=new_id, **values)), True
+        rows = await insert_steps(session, incident_id=new_id, steps=steps, now=now, claim_for=claim_for)
+        return _to_incident(IncidentRow(id=new_id, **values), rows), True
     row = await session.scalar(select(IncidentRow).where(IncidentRow.ticket_number == ticket_number,
                                                          IncidentRow.generation == generation))
-    assert row is not None
-    return _to_incident(row), False
+    incident = await _with_steps(session, row)
+    assert incident is not None
+    return incident, False
 
 
 async def latest_incident(session: AsyncSession, *, ticket_number: int) -> Incident | None:
-    row = await _latest_row(session, ticket_number)
-    return _to_incident(row) if row else None
+    """The ticket's most recent round, or None when it never had one."""
+    return await _with_steps(session, await _latest_row(session, ticket_number))
 
 
 async def incident_of_generation(session: AsyncSession, *, ticket_number: int, generation: int) -> Incident | None:
+    """One round of the ticket's incident."""
     row = await session.scalar(select(IncidentRow).where(IncidentRow.ticket_number == ticket_number,
                                                          IncidentRow.generation == generation))
-    return _to_incident(row) if row else None
+    return await _with_steps(session, row)
 
 
 async def get_incident(session: AsyncSession, *, incident_id: int) -> Incident | None:
-    row = await session.get(IncidentRow, incident_id, populate_existing=True)
-    return _to_incident(row) if row else None
+    """The incident as stored now (never a stale copy from the session)."""
+    return await _with_steps(session, await session.get(IncidentRow, incident_id, populate_existing=True))
 
 
 async def incident_in_channel(session: AsyncSession, *, channel_id: str) -> Incident | None:
-    row = await session.scalar(select(IncidentRow).where(IncidentRow.channel_id == channel_id)
-                               .order_by(IncidentRow.generation.desc()).limit(1))
-    return _to_incident(row) if row else None
-
-
-def _step_columns(step: IncidentStep) -> tuple[Any, Any]:
-    return (getattr(IncidentRow, f"{step.value}_state"), getattr(IncidentRow, f"{step.value}_claimed_until"))
-
-
-async def claim_step(session: AsyncSession, *, incident_id: int, step: IncidentStep, now: datetime,
-                     lease: timedelta) -> bool:
-    """True for the one attempt allowed to run this step now; done, skipped or given-up steps never rerun."""
-    state, claimed_until = _step_columns(step)
-    result = await session.execute(
-        update(IncidentRow)
-        .where(IncidentRow.id == incident_id,
-               or_(state.in_([StepState.PENDING.value, StepState.FAILED.value]),
-                   (state == StepState.RUNNING.value) & (claimed_until < now)))
-        .values({state: StepState.RUNNING.value, claimed_until: now + lease}))
-    return bool(rows_affected(result))
-
-
-async def record_step(session: AsyncSession, *, incident_id: int, step: IncidentStep, state: StepState,
-                      detail: str | None, **values: Any) -> None:
-    state_column, claimed_until = _step_columns(step)
-    detail_column = getattr(IncidentRow, f"{step.value}_detail")
-    await session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(
-        {state_column: state.value, detail_column: detail, claimed_until: None,
-         **{getattr(IncidentRow, k): v for k, v in values.items()}}))
-
-
-async def abandon_step(session: AsyncSession, *, incident_id: int, step: IncidentStep, detail: str) -> bool:
-    state, _ = _step_columns(step)
-    result = await session.execute(
-        update(IncidentRow).where(IncidentRow.id == incident_id, state == StepState.FAILED.value)
-        .values({state: StepState.ABANDONED.value, getattr(IncidentRow, f"{step.value}_detail"): detail}))
-    return bool(rows_affected(result))
+    """The latest round whose channel step made this channel."""
+    row = await session.scalar(
+        select(IncidentRow).join(IncidentStepRow, IncidentStepRow.incident_id == IncidentRow.id)
+        .where(IncidentStepRow.step == IncidentStep.CHANNEL.value, IncidentStepRow.external_id == channel_id)
+        .order_by(IncidentRow.generation.desc()).limit(1))
+    return await _with_steps(session, row)
 
 
 async def record_kickoff(session: AsyncSession, *, incident_id: int, ts: str) -> None:
+    """Where the kickoff message is, so it can be updated in place."""
     await session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(kickoff_ts=ts))
 
 
 async def take_command(session: AsyncSession, *, incident_id: int, user_id: str) -> str | None:
-    """Returns the previous commander."""
+    """Makes the user the commander; returns the previous one."""
     row = await session.get(IncidentRow, incident_id, with_for_update=True)
     if row is None:
         return None
@@ -156,17 +133,9 @@ async def record_status_update(session: AsyncSession, *, update_: StatusUpdate, 
     return True
 
 
-async def record_page_resolved(session: AsyncSession, *, incident_id: int, now: datetime) -> None:
-    await session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(page_resolved_at=now))
-
-
 async def status_updates(session: AsyncSession, *, incident_id: int) -> list[StatusUpdate]:
+    """Every update the incident published, oldest first."""
     rows = await session.scalars(select(StatusUpdateRow).where(StatusUpdateRow.incident_id == incident_id)
                                  .order_by(StatusUpdateRow.id))
     return [StatusUpdate(incident_id=r.incident_id, status=IncidentStatus(r.status), message=r.message,
                          posted_by=r.posted_by, posted_at=r.posted_at, reason=r.reason) for r in rows]
-
-
-async def channel_names_in_use(session: AsyncSession) -> set[str]:
-    names = await session.scalars(select(IncidentRow.channel_name).where(IncidentRow.channel_name.is_not(None)))
-    return {n for n in names if n}

@@ -45,6 +45,13 @@ async def schedule_timer(session: AsyncSession, *, key: str, kind: str, due_at: 
     return bool(rows_affected(await session.execute(statement)))
 
 
+async def cancel_timer(session: AsyncSession, *, key: str, now: datetime) -> bool:
+    """Cancels the timer with this key unless it fired already; False when there was nothing to cancel."""
+    result = await session.execute(update(TimerRow).where(TimerRow.key == key, TimerRow.fired_at.is_(None),
+                                                          TimerRow.cancelled_at.is_(None)).values(cancelled_at=now))
+    return bool(rows_affected(result))
+
+
 async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable[str],
                         ticket_number: int | None = None, incident_id: int | None = None,
                         key_prefix: str | None = None) -> int:

@@ -69,12 +69,16 @@ def make_incident(**changes: Any) -> Incident:
         public_title="Service disruption affecting billing", opened_at=NOW, resolved_at=None,
         last_public_update_at=NOW, last_public_message="We are investigating reports of billing errors.",
         kickoff_ts=None,
-        page=StepOutcome(StepState.DONE, "paged <!subteam^S0PAYONCL1>"), page_dedup_key="supportbot-42-1",
-        channel=StepOutcome(StepState.DONE, "opened <#C0INC0042>"), channel_id="C0INC0042",
-        channel_name="incident-42",
-        statuspage=StepOutcome(StepState.FAILED, "Statuspage answered 503"), statuspage_incident_id=None,
-        statuspage_url=None)
+        steps={IncidentStep.PAGE: StepOutcome(StepState.DONE, "paged <!subteam^S0PAYONCL1>",
+                                              external_id="supportbot-42-1"),
+               IncidentStep.CHANNEL: StepOutcome(StepState.DONE, "opened <#C0INC0042>", external_id="C0INC0042",
+                                                 external_name="incident-42"),
+               IncidentStep.STATUSPAGE: StepOutcome(StepState.FAILED, "Statuspage answered 503")})
     return replace(incident, **changes)
+
+
+def with_step(incident: Incident, step: IncidentStep, outcome: StepOutcome) -> Incident:
+    return replace(incident, steps={**incident.steps, step: outcome})
 
 
 # Helpers -----------------------------------------------------------------------------------------------
@@ -177,8 +181,9 @@ def every_message() -> dict[str, list[dict[str, Any]]]:
         "kickoff": inc.kickoff(sev1, incident, card_url="https://acme.slack.com/archives/C0TRIAGE01/p1",
                                commanders_group="S0COMMAND1"),
         "step_failed": inc.step_failed(incident, IncidentStep.STATUSPAGE, next_retry=NOW + timedelta(minutes=1)),
-        "step_recovered": inc.step_recovered(replace(incident, statuspage=StepOutcome(StepState.DONE, "posted")),
-                                             IncidentStep.STATUSPAGE),
+        "step_recovered": inc.step_recovered(
+            with_step(incident, IncidentStep.STATUSPAGE, StepOutcome(StepState.DONE, "posted")),
+            IncidentStep.STATUSPAGE),
         "step_abandoned": inc.step_abandoned(incident, IncidentStep.STATUSPAGE, by="U0IC"),
         "status_update_posted": inc.status_update_posted(incident, status=IncidentStatus.IDENTIFIED,
                                                          message="We found the cause.", by="U0IC",
@@ -357,7 +362,8 @@ def test_home_view_lists_open_tickets() -> None:
 
 
 def test_kickoff_header_commander_and_buttons() -> None:
-    incident = make_incident(statuspage_url="https://status.acme.com/incidents/x1")
+    incident = with_step(make_incident(), IncidentStep.STATUSPAGE, StepOutcome(
+        StepState.FAILED, "Statuspage answered 503", external_url="https://status.acme.com/incidents/x1"))
     blocks = inc.kickoff(make_sev1(), incident, card_url="https://acme.slack.com/archives/C0TRIAGE01/p1",
                          commanders_group="S0COMMAND1")
     assert blocks[0]["text"]["text"] == "🚨 SEV1 incident · #42 Invoices page returns 500 for every user"
@@ -390,7 +396,7 @@ def test_step_messages() -> None:
     assert failed[1]["block_id"] == "step_7_statuspage"
     assert texts(failed)[0].startswith("⚠️ *Status page failed* for ticket #42: Statuspage answered 503. "
                                        "The bot retries <!date^")
-    recovered = replace(incident, statuspage=StepOutcome(StepState.DONE, "posted on Statuspage"))
+    recovered = with_step(incident, IncidentStep.STATUSPAGE, StepOutcome(StepState.DONE, "posted on Statuspage"))
     assert texts(inc.step_recovered(recovered, IncidentStep.STATUSPAGE)) == [
         "✅ *Status page* done on retry: posted on Statuspage"]
     assert texts(inc.step_abandoned(incident, IncidentStep.PAGE, by="U0IC")) == [

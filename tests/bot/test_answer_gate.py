@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.web import AnswerGate
+from bot.core.web import AnswerGate
 
 
 async def test_follow_up_work_waits_until_every_pending_request_is_answered() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import (
+from bot.core.config import (
     AutomationRule,
     ConfigError,
     EnvSettings,

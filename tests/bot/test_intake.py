@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from blocks.ids import TicketField as F
 from bot.domain import Category, Impact, PlanTier
-from bot.intake import SUMMARY_MAX, TicketForm, is_api_endpoint
+from bot.tickets.intake import SUMMARY_MAX, TicketForm, is_api_endpoint
 
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 SELECTS = {F.IMPACT: "radio_buttons", F.PLAN_TIER: "static_select", F.CATEGORY: "static_select",

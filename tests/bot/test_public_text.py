@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.domain import Category, Environment, Impact, PlanTier, Severity, Ticket
-from bot.public_text import investigating_message, leak_problem, public_title
+from bot.incidents.public_text import investigating_message, leak_problem, public_title
 
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.redaction import MASK, contains_secret, redact
+from bot.core.redaction import MASK, contains_secret, redact
 
 SLACK_TOKEN = re.compile(r"xox[bp]-[A-Za-z0-9-]{10,}")
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYW5hIn0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"

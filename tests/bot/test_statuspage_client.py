@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.errors import OutsideServiceError
+from bot.core.errors import OutsideServiceError
 from bot.integrations.statuspage import PublicIncidentDraft, Statuspage
 from bot.sandbox.statuspage import StatuspageStandIn
 

@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
 from bot.domain import StepState
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.statuspage import StatuspageStandIn
 from bot.sandbox.workspace import COMMANDER, file_ticket, ticket_values
+from storage.repositories import incident_steps
 from storage.repositories import incidents as incident_repo
 
 SEV1 = ticket_values(**{"Impact": "Production down or data loss", "Summary": "Login fails for everyone"})
@@ -112,7 +113,7 @@ async def test_reopened_incident_pages_again_with_a_new_dedup_key(
                                                    if "What the bot did" in str(m.blocks)), None))
     incident = await _incident(bot)
     from bot.domain import IncidentStatus
-    from bot.status_updates import StatusDraft
+    from bot.incidents.status_updates import StatusDraft
 
     await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.RESOLVED, "All good again.", None),
                               by=COMMANDER.user_id, submission_key="resolve-1")
@@ -167,7 +168,7 @@ async def test_a_step_whose_attempt_never_reported_back_is_retried_when_its_leas
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
         clock: ManualClock) -> None:
     from bot.domain import IncidentStep
-    from bot.incidents import STEP_LEASE
+    from bot.incidents.service import STEP_LEASE
 
     await file_ticket(slack, sandbox, values=SEV1)
     channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
@@ -175,7 +176,7 @@ async def test_a_step_whose_attempt_never_reported_back_is_retried_when_its_leas
     incident = await _incident(bot)
     # A crash mid-page: the step was claimed (as opening does), then the process died before the outcome.
     async with bot.sessions.begin() as session:
-        await incident_repo.record_step(session, incident_id=incident.id, step=IncidentStep.PAGE,
+        await incident_steps.record_step(session, incident_id=incident.id, step=IncidentStep.PAGE,
                                         state=StepState.PENDING, detail=None)
         assert await bot.incidents._claim(session, incident.id, [IncidentStep.PAGE]) == [IncidentStep.PAGE]
     clock.advance(STEP_LEASE / 2)
@@ -213,7 +214,7 @@ async def test_an_update_posted_while_the_status_page_was_down_reaches_it_when_t
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, statuspage: StatuspageStandIn,
         clock: ManualClock) -> None:
     from bot.domain import IncidentStatus
-    from bot.status_updates import StatusDraft
+    from bot.incidents.status_updates import StatusDraft
 
     statuspage.fail_next(503, times=4)
     await file_ticket(slack, sandbox, values=SEV1)

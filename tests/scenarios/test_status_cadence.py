@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox

@@ -58,7 +58,7 @@ async def test_the_built_in_status_page_reads_well_on_a_phone(
         await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)))
     incident = await bot.incidents.get(1)
     from bot.domain import IncidentStatus
-    from bot.status_updates import StatusDraft
+    from bot.incidents.status_updates import StatusDraft
 
     await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.IDENTIFIED,
                                                        "We found the cause & are deploying a fix <soon>.", None),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Message

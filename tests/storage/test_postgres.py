@@ -16,15 +16,15 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
-from bot.config import BotConfig, EnvSettings, Settings
+from bot.core.config import BotConfig, EnvSettings, Settings
 from bot.domain import Environment, Impact, IncidentStep, PlanTier, Severity
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import file_ticket
 from storage.db import create_engine, create_sessionmaker
 from storage.migrate import upgrade_to_head
-from storage.repositories import audit, incidents, side_effects, timers
+from storage.repositories import audit, incident_steps, incidents, side_effects, timers
 from storage.repositories import tickets as ticket_repo
 from tests.conftest import SIGNING_SECRET
 from tests.postgres import postgres_server
@@ -106,16 +106,18 @@ async def test_incident_steps_are_claimed_once(engine: AsyncEngine) -> None:
     async with sessions.begin() as session:
         ticket, _ = await ticket_repo.insert_ticket_once(session, draft=_draft(), submission_key="V1")
         incident, created = await incidents.open_incident_once(session, ticket_number=ticket.number, generation=1,
-                                                               public_title="t", message="m", now=NOW)
+                                                               public_title="t", message="m", now=NOW,
+                                                               steps=list(IncidentStep))
         _, created_again = await incidents.open_incident_once(session, ticket_number=ticket.number, generation=1,
-                                                              public_title="t", message="m", now=NOW)
+                                                              public_title="t", message="m", now=NOW,
+                                                              steps=list(IncidentStep))
         assert (created, created_again) == (True, False)
         assert await side_effects.claim_side_effect(session, key="k", now=NOW)
         assert not await side_effects.claim_side_effect(session, key="k", now=NOW)
 
     async def claim() -> bool:
         async with sessions.begin() as session:
-            return await incidents.claim_step(session, incident_id=incident.id, step=IncidentStep.PAGE, now=NOW,
+            return await incident_steps.claim_step(session, incident_id=incident.id, step=IncidentStep.PAGE, now=NOW,
                                               lease=timedelta(minutes=1))
 
     assert sorted(await asyncio.gather(claim(), claim(), claim())) == [False, False, True]

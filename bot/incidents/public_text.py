@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.redaction import redact
 from bot.domain import Category, Ticket
-from bot.redaction import redact
 
 _EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}")
 # Identifiers shaped like ours or like common request IDs: ws_4f2a9c, req-91ab…, UUIDs.

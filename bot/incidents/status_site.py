@@ -9,11 +9,11 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from storage.repositories import public_status
 
 HISTORY = timedelta(days=90)
-_TEMPLATES = Environment(loader=PackageLoader("bot", "templates"), autoescape=select_autoescape(["html"]))
+_TEMPLATES = Environment(loader=PackageLoader("bot.incidents", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def _incident_json(incident: public_status.PublicIncident) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.config import BotConfig
+from bot.core.config import BotConfig
 from bot.domain import PlanTier, Severity
 
 # When the agent's reminder fires, as a share of the first-response window.

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from blocks.ids import TicketField as F
+from bot.core.views import state_value
 from bot.domain import Category, Environment, Impact, PlanTier
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
@@ -22,20 +23,6 @@ SUMMARY_MAX = 150
 # A clock a few seconds ahead of Slack's should not turn "just now" into "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=2)
 _ZONES = frozenset(available_timezones())
-
-
-def state_value(view: Mapping[str, Any], block_id: str) -> Any:
-    """The submitted value of one input, whatever its element type; None when left empty."""
-    action = view.get("state", {}).get("values", {}).get(block_id, {}).get(block_id)
-    if not isinstance(action, Mapping):
-        return None
-    for key in ("value", "selected_date_time"):
-        if key in action:
-            return action[key]
-    if "selected_option" in action:
-        selected = action["selected_option"]
-        return selected.get("value") if isinstance(selected, Mapping) else None
-    return None
 
 
 def _text(view: Mapping[str, Any], block: F) -> str:

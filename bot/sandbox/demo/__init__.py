@@ -7,6 +7,7 @@ Time is a manual clock, so "30 minutes later" takes no time at all.
 from __future__ import annotations
 
 import asyncio
+import socket
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 import aiohttp
 
 from bot.app import SupportBot
-from bot.clock import ManualClock
-from bot.config import EnvSettings, Settings, load_config
+from bot.core.config import EnvSettings, Settings, load_config
+from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
@@ -55,19 +56,26 @@ async def _settle(sandbox: SlackSandbox, predicate: Any) -> Any:
     return await sandbox.wait_for(predicate, timeout=10.0)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def run_demo() -> int:
     config = load_config(CONFIG)
     clock = ManualClock()
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as folder:
         async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty:
             populate(sandbox, config)
+            # The status page's links are absolute, so the bot must know its own address before it starts.
+            port = _free_port()
+            env_url = f"http://127.0.0.1:{port}"
             env = EnvSettings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=sandbox.api_url,
                               database_url=f"sqlite+aiosqlite:///{folder}/demo.db", pagerduty_routing_key=ROUTING_KEY,
-                              pagerduty_events_url=pagerduty.url)
+                              pagerduty_events_url=pagerduty.url, public_url=env_url)
             bot = await SupportBot.create(Settings(config=config, env=env), clock=clock)
-            port = await bot.start(host="127.0.0.1", port=0, scheduler=False)
-            env_url = f"http://127.0.0.1:{port}"
-            bot.incidents.status_page._url = f"{env_url}/status"  # type: ignore[attr-defined]
+            await bot.start(host="127.0.0.1", port=port, scheduler=False)
             try:
                 async with SlackDriver(events_url=f"{env_url}/slack/events", signing_secret=SECRET,
                                        sandbox=sandbox) as slack:

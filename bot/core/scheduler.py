@@ -12,21 +12,26 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
+from bot.core.clock import Clock
+from bot.core.timers import TimerKey
 from storage.repositories import timers
 
 log = logging.getLogger(__name__)
 
-TimerHandler = Callable[[AsyncSession, timers.DueTimer], Awaitable[None]]
+K = TypeVar("K", bound=TimerKey)
+# Called inside the timer's own transaction, with the key parsed back into what it means.
+TimerHandler = Callable[[AsyncSession, K, timers.DueTimer], Awaitable[None]]
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(minutes=10)
 
 
 def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP) -> timedelta:
+    """Exponential backoff: 10 s after the first failure, doubling, at most 10 minutes."""
     return min(base * int(2 ** max(attempts - 1, 0)), cap)
 
 
@@ -38,6 +43,7 @@ class BackgroundWork:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def spawn(self, work: Awaitable[object], name: str) -> None:
+        """Runs the work beside the caller; a crash is logged, never lost silently."""
         async def run() -> None:
             try:
                 await work
@@ -49,6 +55,7 @@ class BackgroundWork:
         task.add_done_callback(self._tasks.discard)
 
     async def settle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Waits until no spawned work is left (or nothing finished within `timeout`)."""
         while self._tasks:
             done, _ = await asyncio.wait(list(self._tasks), timeout=timeout)
             if not done:
@@ -56,6 +63,8 @@ class BackgroundWork:
 
 
 class TimerService:
+    """Claims due deadlines in batches with a lease and fires each with its kind's handler, exactly once."""
+
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, tick: timedelta,
                  background: BackgroundWork, batch: int = 50) -> None:
         self.background = background
@@ -65,12 +74,13 @@ class TimerService:
         self._batch = batch
         self._lease = max(tick * 4, timedelta(seconds=60))
         self._claimant = f"{socket.gethostname()}:{os.getpid()}"
-        self._handlers: dict[str, TimerHandler] = {}
+        self._handlers: dict[str, tuple[type[TimerKey], TimerHandler[Any]]] = {}
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
 
-    def on(self, kind: str, handler: TimerHandler) -> None:
-        self._handlers[kind] = handler
+    def on(self, key_type: type[K], handler: TimerHandler[K]) -> None:
+        """Fires timers of this key's kind with `handler`."""
+        self._handlers[key_type.kind] = (key_type, handler)
 
     async def fire_due(self, *, settle: bool = True) -> int:
         """Fire every timer due now; returns how many fired.
@@ -97,14 +107,16 @@ class TimerService:
                     return fired
 
     async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
-        handler = self._handlers.get(timer.kind)
+        registered = self._handlers.get(timer.kind)
         try:
-            if handler is None:
+            if registered is None:
                 raise LookupError(f"no handler for timer kind {timer.kind!r}")
+            key_type, handler = registered
+            key = key_type.parse(timer.key)
             async with self._sessions.begin() as session:
                 if not await timers.still_claimed(session, timer_id=timer.id, claimant=self._claimant):
                     return 0  # cancelled since it was claimed, or its lease passed to another claimant
-                await handler(session, timer)
+                await handler(session, key, timer)
                 await timers.complete_timer(session, timer_id=timer.id, now=self._clock.now())
             return 1
         except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
@@ -115,6 +127,7 @@ class TimerService:
             return 0
 
     def start(self) -> None:
+        """Starts ticking every `tick`, the first tick at once."""
         self._scheduler = AsyncIOScheduler()
         self._scheduler.add_job(self._tick, "interval", seconds=self.tick.total_seconds(), max_instances=1,
                                 coalesce=True, next_run_time=datetime.now().astimezone())
@@ -127,6 +140,7 @@ class TimerService:
             log.exception("scheduler tick failed")
 
     def stop(self) -> None:
+        """Stops ticking; a tick in progress finishes on its own."""
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None

@@ -10,8 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config_env import EnvSettings
-from bot.config_model import (
+from bot.core.config.env import EnvSettings
+from bot.core.config.model import (
     AutomationRule,
     BotConfig,
     BusinessHours,
@@ -26,7 +26,7 @@ from bot.config_model import (
     Webhook,
     parse_duration,
 )
-from bot.config_parse import parse_config
+from bot.core.config.parse import parse_config
 
 __all__ = ["AutomationRule", "BotConfig", "BusinessHours", "ConfigError", "CustomerConnectionSettings",
            "EnvSettings", "IncidentSettings", "JiraSettings", "Links", "Settings", "SlackSettings", "Spikes", "Team",

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config_model import ConfigError
+from bot.core.config.model import ConfigError
 
 
 @dataclass(frozen=True)

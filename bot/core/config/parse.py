@@ -9,7 +9,7 @@ from datetime import time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config_model import (
+from bot.core.config.model import (
     DEFAULT_ACK_WITHIN,
     DEFAULT_FIRST_RESPONSE,
     AutomationRule,

@@ -1,0 +1,30 @@
+"""Reading what Slack sends back from a modal: input values and our own `private_metadata`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def state_value(view: Mapping[str, Any], block_id: str) -> Any:
+    """The submitted value of one input, whatever its element type; None when left empty."""
+    action = view.get("state", {}).get("values", {}).get(block_id, {}).get(block_id)
+    if not isinstance(action, Mapping):
+        return None
+    for key in ("value", "selected_date_time"):
+        if key in action:
+            return action[key]
+    if "selected_option" in action:
+        selected = action["selected_option"]
+        return selected.get("value") if isinstance(selected, Mapping) else None
+    return None
+
+
+def view_metadata(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON object our modal put in `private_metadata`; empty when it is missing or not ours."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,169 @@
+"""The status cadence: commanders publish Investigating → Identified → Monitoring → Resolved, and the bot
+reminds them whenever the public page has been quiet for `[incident] status_update_every`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from blocks import incident as blocks
+from blocks.ids import StatusField
+from blocks.refusals import commanders_only
+from blocks.text import section
+from bot.core.clock import Clock
+from bot.core.config import BotConfig
+from bot.core.errors import NotAllowed
+from bot.core.slack import Directory
+from bot.core.timers import schedule
+from bot.domain import Incident, IncidentStatus, StatusUpdate
+from bot.incidents.channel import IncidentChannel
+from bot.incidents.public_text import leak_problem
+from bot.incidents.service import IncidentService, reminder_at
+from bot.incidents.status_page_sync import StatusPageSync
+from bot.incidents.timers import StatusReminder
+from bot.ticket_card.service import TicketCard
+from storage.repositories import audit, timers
+from storage.repositories import incidents as repo
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class StatusDraft:
+    """What the status modal asks to publish."""
+
+    status: IncidentStatus | None
+    message: str
+    reason: str | None
+
+
+def status_errors(draft: StatusDraft, incident: Incident, *, leak: str | None) -> dict[str, str]:
+    """Inline errors for the status modal; empty when the update may be published."""
+    errors: dict[str, str] = {}
+    if draft.status is None:
+        errors[StatusField.STATUS.value] = "Choose the status customers will see"
+    if not draft.message.strip():
+        errors[StatusField.MESSAGE.value] = "Write what customers should know"
+    elif leak:
+        errors[StatusField.MESSAGE.value] = leak
+    if draft.status is not None and draft.status.order < incident.status.order and not draft.reason:
+        errors[StatusField.REASON.value] = (f"Moving back from {incident.status.label} to {draft.status.label}: "
+                                            "say why")
+    return errors
+
+
+class StatusCadence:
+    """Commanders publish status updates in order; the bot reminds them when the public page goes quiet."""
+
+    def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], directory: Directory,
+                 clock: Clock, incidents: IncidentService, channel: IncidentChannel, card: TicketCard,
+                 sync: StatusPageSync) -> None:
+        self._config = config
+        self._sessions = sessions
+        self._directory = directory
+        self._clock = clock
+        self._incidents = incidents
+        self._channel = channel
+        self._card = card
+        self._sync = sync
+
+    async def require_commander(self, incident: Incident, user_id: str) -> None:
+        """NotAllowed unless the user is the commander or one of the incident commanders."""
+        if user_id == incident.commander:
+            return
+        group = self._config.slack.incident_commanders
+        if not await self._directory.is_member(user_id, group):
+            raise NotAllowed(commanders_only(incident.commander, group))
+
+    async def take_command(self, incident_id: int, user_id: str) -> Incident:
+        """Makes the user the commander, audited and said in the channel."""
+        incident = await self._incidents.get(incident_id)
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            previous = await repo.take_command(session, incident_id=incident_id, user_id=user_id)
+            await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="command_taken",
+                                           actor=user_id, at=now, before={"commander": previous},
+                                           after={"commander": user_id})
+        incident = await self._incidents.get(incident_id)
+        if incident.channel_id:
+            await self._post(incident, blocks.new_commander(user_id))
+        return incident
+
+    async def check(self, incident_id: int, draft: StatusDraft) -> dict[str, str]:
+        """Inline errors for the draft, leaks of internal details included; empty when it may be published."""
+        incident = await self._incidents.get(incident_id)
+        ticket = await self._card.get(incident.ticket_number)
+        return status_errors(draft, incident, leak=leak_problem(draft.message, ticket=ticket))
+
+    async def publish(self, incident_id: int, draft: StatusDraft, *, by: str, submission_key: str) -> Incident:
+        """Records the update once, then tells the status page, the channel, the topic and the card."""
+        assert draft.status is not None
+        before = await self._incidents.get(incident_id)
+        if before.status is IncidentStatus.RESOLVED and draft.status is not IncidentStatus.RESOLVED:
+            # Re-opened: a new round pages again under a new dedup_key and opens a new public incident.
+            reopened = await self._incidents.open_for(await self._card.get(before.ticket_number), by)
+            incident_id, before = reopened.id, reopened
+        now = self._clock.now()
+        update = StatusUpdate(incident_id=incident_id, status=draft.status, message=draft.message.strip(),
+                              posted_by=by, posted_at=now, reason=draft.reason)
+        async with self._sessions.begin() as session:
+            if not await repo.record_status_update(session, update_=update, submission_key=submission_key):
+                return before  # the same modal submitted twice
+            await timers.cancel_timers(session, now=now, kinds=[StatusReminder.kind], incident_id=incident_id)
+            if draft.status is not IncidentStatus.RESOLVED:
+                # Keyed by the update itself: a cancelled reminder with the same due time must not block this one.
+                await schedule(session, StatusReminder(incident_id, f"after:{submission_key}"),
+                               due_at=now + self._config.incident.status_update_every)
+            await audit.append_audit_event(session, ticket_number=before.ticket_number, action="status_update",
+                                           actor=by, at=now, before={"status": before.status.value},
+                                           after={"status": draft.status.value, "reason": draft.reason})
+        published = await self._sync.publish(before, update)
+        incident = await self._incidents.get(incident_id)
+        ticket = await self._card.get(incident.ticket_number)
+        where = self._sync.status_page.name if published else blocks.nowhere_yet(published_note(before))
+        await self._channel.say(incident, blocks.status_update_posted(
+            before, status=draft.status, message=update.message, by=by, published_to=where,
+            reason=draft.reason if draft.status.order < before.status.order else None), "Status update")
+        await self._channel.set_topic(incident, ticket)
+        await self._channel.update_kickoff(incident, ticket)
+        await self._card.refresh(ticket.number)
+        if draft.status is IncidentStatus.RESOLVED:
+            await self._resolve(incident, by=by)
+        return incident
+
+    async def _resolve(self, incident: Incident, *, by: str) -> None:
+        note = await self._sync.resolve_page(incident)
+        await self._channel.say(incident, blocks.resolved(incident, by=by, page_note=note), "Incident resolved")
+        async with self._sessions.begin() as session:
+            await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="closure_pending",
+                                           actor="supportbot", at=self._clock.now(), before=None,
+                                           after={"incident": incident.id, "page": note})
+
+    async def remind(self, session: AsyncSession, incident_id: int, *, due_at: datetime) -> None:
+        """Reminds the commander if the page has been quiet for a cadence, and schedules the next reminder."""
+        incident = await repo.get_incident(session, incident_id=incident_id)
+        if incident is None or incident.status is IncidentStatus.RESOLVED:
+            return
+        cadence = self._config.incident.status_update_every
+        now = self._clock.now()
+        if incident.last_public_update_at + cadence > now:
+            return  # an update arrived after this timer was set; its own reminder is already scheduled
+        await self._channel.say(incident, blocks.status_reminder(
+            incident, now=now, commanders_group=self._config.slack.incident_commanders), "Status page reminder")
+        following = due_at + cadence
+        while following <= now:  # after downtime, remind once now and keep the rhythm, not a burst
+            following += cadence
+        await schedule(session, reminder_at(incident.id, following), due_at=following)
+        await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="status_reminder",
+                                       actor="supportbot", at=now, before=None,
+                                       after={"silent_since": incident.last_public_update_at.isoformat()})
+
+    async def _post(self, incident: Incident, text: str) -> None:
+        await self._channel.say(incident, [section(text)], text)
+
+
+def published_note(incident: Incident) -> str:
+    """Why an update went nowhere yet: what the status-page step last said."""
+    return incident.statuspage.detail or "the status-page incident is not open yet"

@@ -1,0 +1,206 @@
+"""The ticket workflow: file once, announce once, watch the first-response SLA, change severity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from blocks import ticket_card as cards
+from blocks.refusals import agents_only
+from bot.core.clock import Clock
+from bot.core.config import BotConfig
+from bot.core.errors import NotAllowed, TicketNotSaved, UnknownTicket
+from bot.core.redaction import redact
+from bot.core.slack import Directory
+from bot.core.timers import schedule
+from bot.domain import Impact, Severity, Ticket
+from bot.incidents.service import IncidentService, PreparedIncident
+from bot.paging.service import Sev2Pager
+from bot.ticket_card.service import TicketCard
+from bot.tickets.classification import reclassify
+from bot.tickets.filing import ticket_draft
+from bot.tickets.intake import TicketForm
+from bot.tickets.sla import first_response, next_update_due
+from bot.tickets.timers import FIRST_RESPONSE_KINDS, FirstResponseBreach, FirstResponseReminder
+from storage.repositories import audit, timers
+from storage.repositories import tickets as repo
+
+log = logging.getLogger(__name__)
+
+# Filing must finish inside Slack's 3-second window so the modal can still show an error.
+SAVE_TIMEOUT_SECONDS = 2.0
+_NOT_SAVED = ("The ticket was NOT saved: the database did not answer. Your input is still here: press "
+              "File ticket again.")
+
+
+class _SaveAbandoned(Exception):
+    """Raised inside a save that outlived its timeout, so its transaction rolls back."""
+
+
+@dataclass(frozen=True)
+class FiledTicket:
+    """A stored ticket; `created` is False for a duplicate submission. A SEV1's incident is prepared with it."""
+
+    ticket: Ticket
+    created: bool
+    incident: PreparedIncident | None = None
+
+
+def _audit_view(ticket: Ticket) -> dict[str, Any]:
+    return {"severity": ticket.severity.value, "impact": ticket.impact.value, "plan_tier": ticket.plan_tier.value,
+            "first_response_due": ticket.first_response_due.isoformat(), "status": ticket.status.value}
+
+
+class TicketService:
+    """Files tickets, announces them (card, draft reply, and the SEV1 incident or SEV2 page), and changes them."""
+
+    def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], directory: Directory,
+                 clock: Clock, card: TicketCard, incidents: IncidentService, pager: Sev2Pager) -> None:
+        self.config = config
+        self._sessions = sessions
+        self._directory = directory
+        self._clock = clock
+        self._card = card
+        self._incidents = incidents
+        self._pager = pager
+        self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
+        self._opening: dict[int, asyncio.Future[object]] = {}
+
+    async def drain(self) -> None:
+        """Lets background work (SEV1 openings, abandoned saves) finish, 5 s at most, before the database closes."""
+        pending: list[asyncio.Future[Any]] = [*self._opening.values(), *self._abandoned_saves]
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+
+    async def may_file(self, user_id: str) -> bool:
+        """True for members of `support_agents`."""
+        return await self._directory.is_member(user_id, self.config.slack.support_agents)
+
+    async def require_agent(self, user_id: str, action: str) -> None:
+        """NotAllowed, naming the action, unless the user is a support agent."""
+        if not await self.may_file(user_id):
+            raise NotAllowed(agents_only(self.config.slack.support_agents, action))
+
+    async def get(self, number: int) -> Ticket:
+        """The ticket as stored now; UnknownTicket when there is none."""
+        return await self._card.get(number)
+
+    async def file(self, form: TicketForm, *, filed_by: str, submission_key: str,
+                   origin_channel: str | None) -> FiledTicket:
+        """Stores the ticket once per submission within Slack's window; TicketNotSaved when the database fails."""
+        draft = ticket_draft(form, self.config, filed_by=filed_by, origin_channel=origin_channel,
+                             now=self._clock.now())
+        abandoned = asyncio.Event()
+        saving = asyncio.ensure_future(self._store(draft, submission_key, abandoned))
+        # asyncio.wait, not wait_for: a write stuck on a database lock cannot be cancelled promptly, and the
+        # modal must hear back within Slack's 3 seconds. The abandoned save rolls back when the lock frees.
+        done, _ = await asyncio.wait({saving}, timeout=SAVE_TIMEOUT_SECONDS)
+        if not done:
+            abandoned.set()
+            self._abandoned_saves.add(saving)
+            saving.add_done_callback(self._abandoned_saves.discard)
+            saving.add_done_callback(lambda task: task.exception() if not task.cancelled() else None)
+            log.error("ticket not saved: the database did not answer within %.1f s", SAVE_TIMEOUT_SECONDS)
+            raise TicketNotSaved(_NOT_SAVED)
+        try:
+            filed = saving.result()
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("ticket not saved: %s", type(exc).__name__)
+            raise TicketNotSaved(_NOT_SAVED) from exc
+        if filed.incident is not None:
+            # SEV1 moves at once: paging starts the moment the ticket is stored, not after Slack hears back.
+            self._opening[filed.ticket.number] = asyncio.ensure_future(self._incidents.run_prepared(filed.incident))
+        return filed
+
+    async def _store(self, draft: repo.TicketDraft, submission_key: str, abandoned: asyncio.Event) -> FiledTicket:
+        async with self._sessions.begin() as session:
+            ticket, created = await repo.insert_ticket_once(session, draft=draft, submission_key=submission_key)
+            incident = None
+            if created:
+                policy = first_response(self.config, plan=ticket.plan_tier, filed_at=ticket.filed_at)
+                await schedule(session, FirstResponseReminder(ticket.number), due_at=policy.remind_at)
+                await schedule(session, FirstResponseBreach(ticket.number), due_at=policy.due)
+                await audit.append_audit_event(session, ticket_number=ticket.number, action="ticket_filed",
+                                               actor=ticket.filed_by, at=ticket.filed_at, before=None,
+                                               after={**_audit_view(ticket), "redactions": list(ticket.redactions)})
+                if ticket.severity is Severity.SEV1:
+                    incident = await self._incidents.prepare(session, ticket, ticket.filed_by, new_ticket=True)
+            if abandoned.is_set():
+                raise _SaveAbandoned  # the agent was told it was not saved: roll back rather than surprise them
+        return FiledTicket(ticket=ticket, created=created, incident=incident)
+
+    async def announce(self, ticket: Ticket) -> None:
+        """Posts the card (and, for SEV1, opens the incident beside it), once per ticket however often called."""
+        if ticket.severity is Severity.SEV1:
+            # Paging does not wait for the card: the three SEV1 steps started when the ticket was stored.
+            opening = self._opening.pop(ticket.number, None) or self._incidents.open_for(ticket, ticket.filed_by)
+            outcomes = await asyncio.gather(self._post_card(ticket), opening, return_exceptions=True)
+            # The card and the kickoff link to each other whatever else went wrong; then errors surface.
+            await self._card.refresh(ticket.number)
+            await self._incidents.card_posted(ticket.number)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        else:
+            await self._post_card(ticket)
+            if ticket.severity is Severity.SEV2:
+                await self._pager.page_for(await self.get(ticket.number))  # after the card: it reports in its thread
+
+    async def _post_card(self, ticket: Ticket) -> None:
+        if await self._card.post(ticket) is None:
+            return
+        zone = ticket.environment.customer_timezone or self.config.business_hours.timezone
+        next_update = next_update_due(self.config, severity=ticket.severity, plan=ticket.plan_tier,
+                                      now=self._clock.now())
+        await self._card.say(ticket.number, "Draft first reply",
+                             cards.draft_message(ticket, next_update=next_update, zone=zone))
+        if ticket.redactions:
+            await self._card.say(ticket.number, "Credentials removed", cards.redaction_notice(ticket))
+
+    async def record_first_response(self, number: int, *, by: str) -> Ticket:
+        """Records who sent the first response and when (once), and stops the SLA reminder and breach."""
+        await self.require_agent(by, "mark a first response")
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            if await repo.record_first_response(session, number=number, by=by, at=now):
+                await timers.cancel_timers(session, now=now, kinds=FIRST_RESPONSE_KINDS, ticket_number=number)
+                await audit.append_audit_event(session, ticket_number=number, action="first_response_sent",
+                                               actor=by, at=now, before={"first_response_at": None},
+                                               after={"first_response_at": now.isoformat(),
+                                                      "first_response_by": by})
+        await self._card.refresh(number)
+        return await self.get(number)
+
+    async def change_severity(self, number: int, *, impact: Impact, reason: str, actor: str) -> Ticket:
+        """Re-classifies the ticket; becoming SEV1 opens the incident, becoming SEV2 pages."""
+        await self.require_agent(actor, "change a ticket's severity")
+        classification = reclassify(impact, actor=actor, reason=redact(reason).text)
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            changed = await repo.record_severity_change(session, number=number, impact=impact,
+                                                        severity=classification.severity,
+                                                        reason=classification.reason)
+            if changed is None:
+                raise UnknownTicket(f"Ticket #{number} does not exist.")
+            before, after = changed
+            await audit.append_audit_event(session, ticket_number=number, action="severity_changed", actor=actor,
+                                           at=now, before=_audit_view(before),
+                                           after={**_audit_view(after), "reason": classification.reason})
+        await self._card.refresh(number)
+        if after.card_ts:
+            await self._card.say(number, "Severity changed", cards.severity_changed_note(before, after, actor=actor))
+        if after.severity is Severity.SEV1 and before.severity is not Severity.SEV1:
+            await self._incidents.open_for(after, actor)
+        elif after.severity is Severity.SEV2 and before.severity.rank > 2:
+            await self._pager.page_for(after)
+        return after
+
+    async def open_tickets(self, user_id: str) -> list[Ticket]:
+        """The agent's open tickets, for App Home."""
+        async with self._sessions() as session:
+            return await repo.open_tickets_filed_by(session, user_id=user_id)
