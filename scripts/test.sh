@@ -22,4 +22,5 @@ fi
 .venv/bin/pip install --quiet -e '.[dev]'
 .venv/bin/ruff check bot handlers blocks storage tests benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 .venv/bin/pytest -q "$@"
