@@ -47,9 +47,7 @@ class StatusField(enum.StrEnum):
 class Action(enum.StrEnum):
     FIRST_RESPONSE = "ticket_first_response"
     CHANGE_SEVERITY = "ticket_change_severity"
-    OPEN_CARD = "ticket_open_card"
     TAKE_COMMAND = "incident_take_command"
     POST_STATUS = "incident_post_status"
     RETRY_STEP = "incident_retry_step"
     GIVE_UP_STEP = "incident_give_up_step"
-    LINK = "link_button"

@@ -22,10 +22,6 @@ class Severity(enum.StrEnum):
         """1 is the most severe, so `min()` over severities picks the worst."""
         return int(self.value[-1])
 
-    @property
-    def pages_oncall(self) -> bool:
-        return self in (Severity.SEV1, Severity.SEV2)
-
 
 class Impact(enum.StrEnum):
     """The intake question whose answer decides the severity."""
@@ -68,10 +64,6 @@ class PlanTier(enum.StrEnum):
     @property
     def label(self) -> str:
         return self.value.capitalize()
-
-    @property
-    def is_paid(self) -> bool:
-        return self not in (PlanTier.TRIAL, PlanTier.FREE)
 
 
 class Category(enum.StrEnum):
@@ -130,10 +122,6 @@ class Ticket:
     card_channel: str | None = None
     card_ts: str | None = None
     redactions: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def reference(self) -> str:
-        return f"#{self.number}"
 
 
 class IncidentStatus(enum.StrEnum):

@@ -32,8 +32,3 @@ async def complete_side_effect(session: AsyncSession, *, key: str, now: datetime
 async def release_side_effect(session: AsyncSession, *, key: str) -> None:
     """The effect failed before it happened: let a later attempt claim it again."""
     await session.execute(delete(SideEffectRow).where(SideEffectRow.key == key, SideEffectRow.done_at.is_(None)))
-
-
-async def side_effect_result(session: AsyncSession, *, key: str) -> Mapping[str, Any] | None:
-    row = await session.get(SideEffectRow, key)
-    return row.result if row is not None and row.done_at is not None else None

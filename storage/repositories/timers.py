@@ -53,12 +53,10 @@ async def cancel_timer(session: AsyncSession, *, key: str, now: datetime) -> boo
 
 
 async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable[str],
-                        ticket_number: int | None = None, incident_id: int | None = None,
-                        key_prefix: str | None = None) -> int:
+                        ticket_number: int | None = None, incident_id: int | None = None) -> int:
+    """Cancels every live timer of these kinds for the ticket or incident; returns how many."""
     conditions: list[ColumnElement[bool]] = [TimerRow.kind.in_(list(kinds)), TimerRow.fired_at.is_(None),
                                             TimerRow.cancelled_at.is_(None)]
-    if key_prefix is not None:
-        conditions.append(TimerRow.key.startswith(key_prefix, autoescape=True))
     if ticket_number is not None:
         conditions.append(TimerRow.ticket_number == ticket_number)
     if incident_id is not None:
