@@ -45,6 +45,28 @@ class TimerKey:
         return None
 
 
+@dataclass(frozen=True)
+class TicketTimerKey(TimerKey):
+    """A deadline of one ticket."""
+
+    ticket: int
+
+    @property
+    def ticket_number(self) -> int:
+        return self.ticket
+
+
+@dataclass(frozen=True)
+class IncidentTimerKey(TimerKey):
+    """A deadline of one incident round."""
+
+    incident: int
+
+    @property
+    def incident_id(self) -> int:
+        return self.incident
+
+
 def fields(text: str, prefix: str, count: int) -> list[str]:
     """Splits "prefix:a:b:..." into its `count` fields after the prefix; the last keeps any further colons."""
     head, _, rest = text.partition(":")

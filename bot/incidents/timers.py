@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.scheduler import BackgroundWork, TimerService
-from bot.core.timers import BadTimerKey, TimerKey, fields, number
+from bot.core.timers import BadTimerKey, IncidentTimerKey, fields, number
 from bot.domain import IncidentStep, StepState
 from storage.repositories import incidents as repo
 from storage.repositories.timers import DueTimer
@@ -21,11 +21,10 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class StepRetry(TimerKey):
+class StepRetry(IncidentTimerKey):
     """Run an opening step again. `step=None` is the opening's lease: retry whichever never reported back."""
 
     kind: ClassVar[str] = "incident_step_retry"
-    incident: int
     step: IncidentStep | None
 
     def encode(self) -> str:
@@ -41,17 +40,12 @@ class StepRetry(TimerKey):
             raise BadTimerKey(f"{text!r} names no incident step")
         return cls(number(incident), IncidentStep(which))
 
-    @property
-    def incident_id(self) -> int:
-        return self.incident
-
 
 @dataclass(frozen=True)
-class StatusReminder(TimerKey):
+class StatusReminder(IncidentTimerKey):
     """Remind the commander when the status page has been quiet for a cadence. `after` makes each one unique."""
 
     kind: ClassVar[str] = "status_reminder"
-    incident: int
     after: str
 
     def encode(self) -> str:
@@ -64,17 +58,12 @@ class StatusReminder(TimerKey):
             raise BadTimerKey(f"{text!r} is not a status reminder")
         return cls(number(incident), after)
 
-    @property
-    def incident_id(self) -> int:
-        return self.incident
-
 
 @dataclass(frozen=True)
-class PublishRetry(TimerKey):
+class PublishRetry(IncidentTimerKey):
     """Publish the incident's latest public words again; `attempt` failures so far."""
 
     kind: ClassVar[str] = "status_publish_retry"
-    incident: int
     update: str
     attempt: int
 
@@ -89,17 +78,12 @@ class PublishRetry(TimerKey):
             raise BadTimerKey(f"{text!r} is not a status-page publish retry")
         return cls(number(incident), update, number(attempt))
 
-    @property
-    def incident_id(self) -> int:
-        return self.incident
-
 
 @dataclass(frozen=True)
-class ResolveRetry(TimerKey):
+class ResolveRetry(IncidentTimerKey):
     """Resolve the incident's PagerDuty alert again; `attempt` failures so far."""
 
     kind: ClassVar[str] = "page_resolve_retry"
-    incident: int
     attempt: int
 
     def encode(self) -> str:
@@ -111,10 +95,6 @@ class ResolveRetry(TimerKey):
         if what != "page_resolve":
             raise BadTimerKey(f"{text!r} is not a PagerDuty resolve retry")
         return cls(number(incident), number(attempt))
-
-    @property
-    def incident_id(self) -> int:
-        return self.incident
 
 
 class IncidentTimers:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.scheduler import BackgroundWork, TimerService
-from bot.core.timers import BadTimerKey, TimerKey, fields, number
+from bot.core.timers import BadTimerKey, TicketTimerKey, fields, number
 from bot.domain import Severity
 from storage.repositories import tickets as ticket_repo
 from storage.repositories.timers import DueTimer
@@ -18,11 +18,10 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Sev2PageRetry(TimerKey):
+class Sev2PageRetry(TicketTimerKey):
     """Page on-call again for a SEV2 ticket after `attempt` failures."""
 
     kind: ClassVar[str] = "sev2_page_retry"
-    ticket: int
     attempt: int
 
     def encode(self) -> str:
@@ -34,10 +33,6 @@ class Sev2PageRetry(TimerKey):
         if (what, retry) != ("sev2_page", "retry"):
             raise BadTimerKey(f"{text!r} is not a SEV2 page retry")
         return cls(number(ticket), number(attempt))
-
-    @property
-    def ticket_number(self) -> int:
-        return self.ticket
 
 
 class PagingTimers:

@@ -12,18 +12,17 @@ from blocks import ticket_card as cards
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.scheduler import TimerService
-from bot.core.timers import TimerKey, fields, number
+from bot.core.timers import TicketTimerKey, fields, number
 from storage.repositories import audit
 from storage.repositories import tickets as repo
 from storage.repositories.timers import DueTimer
 
 
 @dataclass(frozen=True)
-class FirstResponseReminder(TimerKey):
+class FirstResponseReminder(TicketTimerKey):
     """Remind the filer that the first response is due soon."""
 
     kind: ClassVar[str] = "first_response_warning"
-    ticket: int
 
     def encode(self) -> str:
         return f"ticket:{self.ticket}:{self.kind}"
@@ -32,10 +31,6 @@ class FirstResponseReminder(TimerKey):
     def parse(cls, text: str) -> Self:
         ticket, _ = fields(text, "ticket", 2)
         return cls(number(ticket))
-
-    @property
-    def ticket_number(self) -> int:
-        return self.ticket
 
 
 @dataclass(frozen=True)
