@@ -22,8 +22,8 @@ from bot.core.config import (
 )
 from bot.domain import PlanTier, Severity
 
-CONTRACT = Path(__file__).parents[3] / "shared/contract/supportbot.toml"
-REPO = Path(__file__).parents[2]
+CONTRACT = Path(__file__).parents[4] / "shared/contract/supportbot.toml"
+REPO = Path(__file__).parents[3]
 SUPPORTBOT = REPO / ".venv" / "bin" / "supportbot"
 SLACK = """\
 [slack]
