@@ -6,6 +6,8 @@ import enum
 
 
 class Callback(enum.StrEnum):
+    """Callback IDs of the bot's modals, so a submission reaches the handler that opened it."""
+
     TICKET_SUBMIT = "ticket_submit"
     SEVERITY_SUBMIT = "severity_submit"
     STATUS_SUBMIT = "status_submit"
@@ -34,17 +36,23 @@ class TicketField(enum.StrEnum):
 
 
 class SeverityField(enum.StrEnum):
+    """Block IDs of the change-severity modal; each block's action ID is the same string."""
+
     IMPACT = "severity_impact"
     REASON = "severity_reason"
 
 
 class StatusField(enum.StrEnum):
+    """Block IDs of the status update modal; each block's action ID is the same string."""
+
     STATUS = "status_state"
     MESSAGE = "status_message"
     REASON = "status_backwards_reason"
 
 
 class Action(enum.StrEnum):
+    """Action IDs of the buttons on ticket cards and in incident channels."""
+
     FIRST_RESPONSE = "ticket_first_response"
     CHANGE_SEVERITY = "ticket_change_severity"
     TAKE_COMMAND = "incident_take_command"

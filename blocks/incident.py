@@ -31,21 +31,25 @@ STEP_MARK = {StepState.DONE: "✅", StepState.FAILED: "⚠️", StepState.SKIPPE
 
 
 def commander_mention(incident: Incident, commanders_group: str) -> str:
+    """The incident commander's mention, or the commanders group's while nobody has taken command."""
     return user(incident.commander) if incident.commander else usergroup(commanders_group)
 
 
 def channel_topic(ticket: Ticket, incident: Incident) -> str:
+    """The incident channel's topic: severity, ticket, customer and status page state, cut to Slack's 250 limit."""
     return (f"{ticket.severity} · #{ticket.number} {ticket.summary[:120]} · {ticket.workspace_id} · "
             f"Status: {incident.status.label}")[:250]
 
 
 def step_lines(incident: Incident) -> list[str]:
+    """One line per incident step (page, channel, status page) with its outcome mark and what happened."""
     # Details are written by the bot (vendor text is escaped where it is recorded), so links stay links.
     return [f"{STEP_MARK[incident.step(step).state]} *{step.label}:* {incident.step(step).detail or ''}"
             for step in IncidentStep]
 
 
 def kickoff_fallback_text(ticket: Ticket) -> str:
+    """The notification text for the kickoff message, for clients that cannot show blocks."""
     return f"{ticket.severity} incident for ticket #{ticket.number}"
 
 
@@ -56,54 +60,66 @@ def invite_failed(failures: list[tuple[str, str]]) -> str:
 
 
 def not_paged_note(commanders_group: str) -> str:
+    """The paging step's note when no PagerDuty routing key is set; asks the commanders group to take command."""
     return ("nobody was paged: PAGERDUTY_ROUTING_KEY is not set. "
             f"{usergroup(commanders_group)} please take command.")
 
 
 def paged_note(severity: str, dedup_key: str) -> str:
+    """The paging step's note once on-call was paged, with the alert key to find it in PagerDuty."""
     return f"paged on-call through PagerDuty ({severity}, alert key `{escape(dedup_key)}`)"
 
 
 def channel_opened_note(channel_id: str, *, reopened: bool = False) -> str:
+    """The channel step's note: which incident channel was opened, or re-opened for a new round."""
     return f"re-opened in {channel(channel_id)}" if reopened else f"opened {channel(channel_id)}"
 
 
 def channel_names_taken(first: str, last: str) -> str:
+    """The channel step's failure detail when every candidate incident channel name is already taken."""
     return f"every name from #{first} to #{last} is taken"
 
 
 def status_page_posted_note(title: str, status: IncidentStatus, *, page_name: str, url: str | None) -> str:
+    """The status page step's note: the incident title, its status and a link to the page when there is one."""
     where = f"<{url}|{escape(page_name)}>" if url else escape(page_name)
     return f"posted “{escape(title)}” as {status.label} on {where}"
 
 
 def step_not_retried(detail: str) -> str:
+    """A failed step's detail for failures that retrying would not fix; Retry waits for a person."""
     return f"{detail}; not retried automatically, press Retry once it is fixed"
 
 
 def given_up_by(by: str) -> str:
+    """A step's detail once someone gave up on it."""
     return f"given up by {user(by)}"
 
 
 def new_commander(by: str) -> str:
+    """Announces in the incident channel who now commands the incident and owns customer updates."""
     return f"🎖 {user(by)} is now the incident commander and owns customer updates."
 
 
 def update_refused(error: str) -> str:
+    """Tells the channel the status page refused an update for good; someone must update the page by hand."""
     return (f"⚠️ The status page refused this update: {escape(error)}. "
             "It is not retried automatically: update the page by hand.")
 
 
 def update_not_taken(error: str) -> str:
+    """Tells the channel the status page did not take an update for now; the bot keeps retrying it."""
     return (f"⚠️ The status page did not take this update: {escape(error)}. "
             "The bot retries it with the next tick until it does.")
 
 
 def nowhere_yet(why: str) -> str:
+    """Where a status update went when no status page incident exists yet, with the reason."""
     return f"nowhere yet ({why})"
 
 
 def page_not_resolved_note(dedup_key: str, error: str, *, retrying: bool) -> str:
+    """The resolution note when the PagerDuty alert could not be resolved: still retrying, or resolve by hand."""
     if retrying:
         return (f"⚠️ Could not resolve the PagerDuty alert `{escape(dedup_key)}` yet: {escape(error)}. "
                 "The bot keeps trying.")
@@ -111,6 +127,7 @@ def page_not_resolved_note(dedup_key: str, error: str, *, retrying: bool) -> str
 
 
 def page_resolved_note(dedup_key: str) -> str:
+    """The resolution note once the PagerDuty alert was resolved."""
     return f"PagerDuty alert `{escape(dedup_key)}` resolved."
 
 
@@ -118,6 +135,7 @@ NOBODY_PAGED_NOTE = "Nobody was paged, so there was no alert to resolve."
 
 
 def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, commanders_group: str) -> list[Block]:
+    """The incident channel's kickoff: what happened, the customer, what each step did, commander and buttons."""
     links = [f"<{card_url}|Ticket card #{ticket.number}>" if card_url else f"Ticket #{ticket.number}"]
     if incident.statuspage_url:
         links.append(f"<{incident.statuspage_url}|Status page>")
@@ -143,6 +161,7 @@ def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, command
 
 
 def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime | None) -> list[Block]:
+    """Tells the channel a step failed, when the bot retries (if it does), with Retry and Give up buttons."""
     outcome = incident.step(step)
     then = (f" The bot retries {slack_date(next_retry, '{time}')} and keeps retrying until it works or someone "
             "gives up." if next_retry else " Press Retry once the cause is fixed, or Give up.")
@@ -155,16 +174,19 @@ def step_failed(incident: Incident, step: IncidentStep, *, next_retry: datetime 
 
 
 def step_recovered(incident: Incident, step: IncidentStep) -> list[Block]:
+    """Tells the channel a failed step succeeded on retry."""
     return [section(f"✅ *{step.label}* done on retry: {incident.step(step).detail or ''}")]
 
 
 def step_abandoned(incident: Incident, step: IncidentStep, *, by: str) -> list[Block]:
+    """Tells the channel who gave up on a step; the bot no longer retries it."""
     return [section(f"✖️ {user(by)} gave up on *{step.label}* for ticket #{incident.ticket_number}. "
                     "The bot will not retry it.")]
 
 
 def status_update_posted(incident: Incident, *, status: IncidentStatus, message: str, by: str,
                          published_to: str, reason: str | None) -> list[Block]:
+    """Records in the channel a published status update: who, which status, the message and where it went."""
     blocks = [section(f"📣 {user(by)} posted a status update: *{status.label}*\n>{escape(message)}")]
     note = f"Published to {published_to}"
     if reason:
@@ -174,6 +196,7 @@ def status_update_posted(incident: Incident, *, status: IncidentStatus, message:
 
 
 def status_reminder(incident: Incident, *, now: datetime, commanders_group: str) -> list[Block]:
+    """Reminds the commander how long the status page has been silent, with a button to post an update."""
     silent = duration_words(now - incident.last_public_update_at)
     return [
         section(f"⏰ {commander_mention(incident, commanders_group)} the status page has been silent for "
@@ -185,6 +208,7 @@ def status_reminder(incident: Incident, *, now: datetime, commanders_group: str)
 
 
 def resolved(incident: Incident, *, by: str, page_note: str) -> list[Block]:
+    """Announces the incident resolved and that status page reminders stopped; the ticket moves to closure."""
     return [
         section(f"✅ *Resolved* by {user(by)} after "
                 f"{duration_words(incident.last_public_update_at - incident.opened_at)}."
@@ -194,6 +218,7 @@ def resolved(incident: Incident, *, by: str, page_note: str) -> list[Block]:
 
 
 def status_modal(incident: Incident, *, channel_id: str | None) -> dict[str, Any]:
+    """The status update modal: status (current preselected), public message and a reason for moving backwards."""
     options = [option(s.label, s.value) for s in IncidentStatus]
     current = next(o for o in options if o["value"] == incident.status.value)
     return {

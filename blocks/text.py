@@ -22,6 +22,7 @@ def escape(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
+    """The text cut to Slack's limit with an ellipsis, never ending inside an escaped entity."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -33,18 +34,22 @@ def truncate(text: str, limit: int) -> str:
 
 
 def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    """A plain-text object within Slack's limit, emoji shown."""
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
 def mrkdwn(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    """A mrkdwn text object within Slack's limit; the caller escapes what people typed."""
     return {"type": "mrkdwn", "text": truncate(text, limit)}
 
 
 def header(text: str) -> Block:
+    """A header block, cut to Slack's header limit."""
     return {"type": "header", "text": plain(text, HEADER_TEXT)}
 
 
 def section(text: str, *, block_id: str | None = None, accessory: dict[str, Any] | None = None) -> Block:
+    """A mrkdwn section block, with an optional block ID and accessory."""
     block: Block = {"type": "section", "text": mrkdwn(text)}
     if block_id:
         block["block_id"] = block_id
@@ -54,20 +59,24 @@ def section(text: str, *, block_id: str | None = None, accessory: dict[str, Any]
 
 
 def fields(*pairs: tuple[str, str | None]) -> Block:
+    """A section of bold-labelled fields; empty values are left out, and at most Slack's ten are kept."""
     shown = [mrkdwn(f"*{label}*\n{value}", FIELD_TEXT) for label, value in pairs if value]
     return {"type": "section", "fields": shown[:10]}
 
 
 def context(*texts: str) -> Block:
+    """A context block of the non-empty texts, at most Slack's ten elements."""
     return {"type": "context", "elements": [mrkdwn(t, CONTEXT_TEXT) for t in texts if t][:10]}
 
 
 def divider() -> Block:
+    """A divider between parts of a message or the App Home."""
     return {"type": "divider"}
 
 
 def button(text: str, action_id: str, value: str | None = None, *, style: str | None = None,
            url: str | None = None) -> dict[str, Any]:
+    """A button with the given action ID, and optionally a value, style (primary/danger) or link."""
     element: dict[str, Any] = {"type": "button", "text": plain(text, BUTTON_TEXT), "action_id": action_id}
     if value is not None:
         element["value"] = value
@@ -79,6 +88,7 @@ def button(text: str, action_id: str, value: str | None = None, *, style: str | 
 
 
 def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    """An actions block holding at most Slack's 25 elements."""
     block: Block = {"type": "actions", "elements": list(elements)[:25]}
     if block_id:
         block["block_id"] = block_id
@@ -86,6 +96,7 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
 
 
 def option(text: str, value: str) -> dict[str, Any]:
+    """A select or radio option within Slack's option text limit."""
     return {"text": plain(text, OPTION_TEXT), "value": value}
 
 
@@ -96,6 +107,7 @@ def slack_date(moment: datetime, fmt: str = "{date_short_pretty} at {time}") -> 
 
 
 def countdown(due: datetime, now: datetime) -> str:
+    """How far the deadline is from now in words: "in 40 min", or "overdue by 2 h" once it has passed."""
     delta = due - now
     if delta <= timedelta(0):
         return f"overdue by {duration_words(-delta)}"
@@ -103,6 +115,7 @@ def countdown(due: datetime, now: datetime) -> str:
 
 
 def duration_words(delta: timedelta) -> str:
+    """A duration in days, hours and minutes, or seconds when under a minute; never negative."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
         return f"{max(int(delta.total_seconds()), 0)} s"
@@ -113,12 +126,15 @@ def duration_words(delta: timedelta) -> str:
 
 
 def user(user_id: str) -> str:
+    """A mention that pings the Slack user."""
     return f"<@{user_id}>"
 
 
 def usergroup(group_id: str) -> str:
+    """A mention that pings every member of the Slack user group."""
     return f"<!subteam^{group_id}>"
 
 
 def channel(channel_id: str) -> str:
+    """A link to the Slack channel."""
     return f"<#{channel_id}>"

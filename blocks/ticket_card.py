@@ -38,10 +38,12 @@ def reason_text(reason: str) -> str:
 
 
 def card_title(ticket: Ticket) -> str:
+    """The ticket's one-line title: severity, number and summary."""
     return f"{ticket.severity} · #{ticket.number} {ticket.summary}"
 
 
 def card_fallback_text(ticket: Ticket) -> str:
+    """The card's notification text, for clients that cannot show blocks."""
     return escape(f"{card_title(ticket)} ({ticket.plan_tier.label}, {ticket.workspace_id})")
 
 
@@ -55,6 +57,7 @@ def _link(url: str | None) -> str | None:
 
 def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None = None,
                 incident_status: str | None = None) -> list[Block]:
+    """The ticket card: the report, first-response state, incident channel if any, and its buttons."""
     env = ticket.environment
     blocks: list[Block] = [
         header(f"{SEVERITY_MARK[ticket.severity]} {card_title(ticket)}"),
@@ -99,6 +102,7 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
 
 
 def customer_time(moment: datetime, zone: str) -> str:
+    """The moment as the customer reads it: local day, time and zone name."""
     local = moment.astimezone(ZoneInfo(zone))
     return f"{local:%A %d %B at %H:%M} {local.tzname()} ({zone})"
 
@@ -125,6 +129,7 @@ def first_touch_draft(ticket: Ticket, *, next_update: datetime, zone: str) -> st
 
 
 def draft_message(ticket: Ticket, *, next_update: datetime, zone: str) -> list[Block]:
+    """Offers the filer a first reply to send the customer, quoted, under the card."""
     quoted = "\n".join(f">{escape(line)}" if line else ">" for line in
                        first_touch_draft(ticket, next_update=next_update, zone=zone).splitlines())
     link = _link(ticket.helpdesk_link)
@@ -137,18 +142,21 @@ def draft_message(ticket: Ticket, *, next_update: datetime, zone: str) -> list[B
 
 
 def redaction_notice(ticket: Ticket) -> list[Block]:
+    """Tells the filer which credentials were removed before storing, and to have them rotated."""
     found = ", ".join(ticket.redactions)
     return [section(f"🔒 {user(ticket.filed_by)} I removed credentials before storing this ticket: {found}. "
                     "Ask the customer to rotate them if they were real.")]
 
 
 def first_response_reminder(ticket: Ticket, *, now: datetime) -> list[Block]:
+    """Reminds the filer in the card's thread that the first response is due soon."""
     return [section(f"⏰ {user(ticket.filed_by)} the first response on #{ticket.number} is due "
                     f"{slack_date(ticket.first_response_due, '{time}')} ({countdown(ticket.first_response_due, now)}). "
                     "Press *First response sent* on the card once the customer has it.")]
 
 
 def first_response_breach(ticket: Ticket, *, leads_group: str, now: datetime) -> list[Block]:
+    """Tells the support leads in triage that a ticket's first-response SLA was breached."""
     return [
         section(f"🚨 {usergroup(leads_group)} first-response SLA breached on *#{ticket.number}* "
                 f"({ticket.severity}, {ticket.plan_tier.label}): {escape(ticket.summary)}"),
@@ -158,11 +166,13 @@ def first_response_breach(ticket: Ticket, *, leads_group: str, now: datetime) ->
 
 
 def severity_changed_note(before: Ticket, after: Ticket, *, actor: str) -> list[Block]:
+    """Records under the card who changed the severity, from what to what, and why."""
     return [section(f"{user(actor)} changed the severity from *{before.severity}* to *{after.severity}*: "
                     f"{escape(after.severity_reason.split(': ', 1)[-1])}")]
 
 
 def home_view(tickets: list[Ticket], *, now: datetime) -> dict[str, object]:
+    """The agent's App Home: their open tickets with severity and first-response countdowns."""
     blocks: list[Block] = [header("Your open tickets")]
     if not tickets:
         blocks.append(section("You have no open tickets. Type `/ticket` in any channel to file one."))
@@ -188,10 +198,12 @@ def card_url(ticket: Ticket) -> str | None:
 
 
 def reminder_fallback_text(ticket: Ticket) -> str:
+    """The notification text of a first-response reminder."""
     return f"First response on #{ticket.number} is due soon"
 
 
 def breach_fallback_text(ticket: Ticket) -> str:
+    """The notification text of a first-response SLA breach alert."""
     return f"First-response SLA breached on #{ticket.number}"
 
 

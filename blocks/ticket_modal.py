@@ -33,11 +33,13 @@ def _text_input(field: TicketField, label: str, *, optional: bool = False, multi
 
 
 def impact_options() -> list[dict[str, Any]]:
+    """The impact choices, each showing the severity it leads to."""
     return [{**option(label, impact.value), "description": plain(str(impact.severity), 75)}
             for impact, label in IMPACT_LABELS.items()]
 
 
 def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `/ticket` intake modal, its summary prefilled from the command's text."""
     plan_options = [option(tier.label, tier.value) for tier in PlanTier]
     category_options = [option(c.label, c.value) for c in Category]
     blocks: list[Block] = [
@@ -86,6 +88,7 @@ def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None =
 
 
 def not_allowed_modal(*, group_id: str, action: str) -> dict[str, Any]:
+    """The modal shown instead of the form to someone outside the support agents group."""
     return {
         "type": "modal",
         "callback_id": Callback.NOT_ALLOWED.value,
@@ -98,6 +101,7 @@ def not_allowed_modal(*, group_id: str, action: str) -> dict[str, Any]:
 
 def severity_modal(*, ticket_number: int, current: Severity, current_impact: Impact,
                    channel_id: str | None = None) -> dict[str, Any]:
+    """The change-severity modal: impact (current preselected) and a required reason."""
     options = impact_options()
     initial = next(o for o in options if o["value"] == current_impact.value)
     return {

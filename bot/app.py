@@ -91,6 +91,7 @@ class SupportBot:
 
     @classmethod
     async def create(cls, settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> SupportBot:
+        """Builds the bot from settings, migrating SQLite first; raises ConfigError without Slack credentials."""
         settings.env.require_slack_credentials()
         engine = create_engine(settings.env.database_url)
         # SQLite is embedded, so the bot keeps its own schema current; PostgreSQL is migrated by an operator.
@@ -138,6 +139,7 @@ class SupportBot:
         return handler
 
     async def healthy(self) -> bool:
+        """True only while the database answers a query."""
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
@@ -146,11 +148,13 @@ class SupportBot:
             return False
 
     def web_app(self) -> web.Application:
+        """The HTTP app: signed Slack events, the health check and the built-in status page."""
         endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "",
                                  services=self.services())
         return build_web_app(endpoint, healthy=self.healthy, extra_routes=self.status_site.routes())
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
+        """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""
         self._runner = web.AppRunner(self.web_app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, self.settings.env.port if port is None else port)

@@ -50,6 +50,7 @@ async def _migrate() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs the `supportbot` command (run, migrate, check-config or demo); returns the process exit code."""
     parser = argparse.ArgumentParser(prog="supportbot", description="Slack-first support-to-engineering bot")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")

@@ -12,6 +12,8 @@ from datetime import datetime
 
 
 class Severity(enum.StrEnum):
+    """How bad a ticket is, SEV1 (production down) to SEV4 (cosmetic); SEV1 opens an incident, SEV2 pages."""
+
     SEV1 = "SEV1"
     SEV2 = "SEV2"
     SEV3 = "SEV3"
@@ -33,10 +35,12 @@ class Impact(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The answer as the agent reads it in the intake modal."""
         return IMPACT_LABELS[self]
 
     @property
     def severity(self) -> Severity:
+        """The severity this impact files the ticket as."""
         return IMPACT_SEVERITY[self]
 
 
@@ -55,6 +59,8 @@ IMPACT_SEVERITY: dict[Impact, Severity] = {
 
 
 class PlanTier(enum.StrEnum):
+    """The customer's plan, which sets the first-response deadline."""
+
     ENTERPRISE = "enterprise"
     BUSINESS = "business"
     PRO = "pro"
@@ -63,10 +69,13 @@ class PlanTier(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The plan's name as shown on the card."""
         return self.value.capitalize()
 
 
 class Category(enum.StrEnum):
+    """The product area a ticket is about, chosen at intake."""
+
     AUTH = "auth"
     BILLING = "billing"
     INTEGRATION = "integration"
@@ -75,10 +84,13 @@ class Category(enum.StrEnum):
 
     @property
     def label(self) -> str:
+        """The category's name as shown on the card."""
         return "UI" if self is Category.UI else self.value.capitalize()
 
 
 class TicketStatus(enum.StrEnum):
+    """Whether a ticket is still open or resolved."""
+
     OPEN = "open"
     RESOLVED = "resolved"
 
@@ -134,14 +146,18 @@ class IncidentStatus(enum.StrEnum):
 
     @property
     def order(self) -> int:
+        """The status's place in the sequence; moving to a lower one is moving backwards."""
         return list(IncidentStatus).index(self)
 
     @property
     def label(self) -> str:
+        """The status as customers read it on the status page."""
         return self.value.capitalize()
 
 
 class StepState(enum.StrEnum):
+    """Where one incident opening step stands, from pending to done, failed, skipped or given up."""
+
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
@@ -151,12 +167,15 @@ class StepState(enum.StrEnum):
 
 
 class IncidentStep(enum.StrEnum):
+    """The steps a SEV1 takes at once: page on-call, open the incident channel, post the status page."""
+
     PAGE = "page"
     CHANNEL = "channel"
     STATUSPAGE = "statuspage"
 
     @property
     def label(self) -> str:
+        """The step's name as said in the incident channel."""
         return {"page": "Page on-call", "channel": "Incident channel", "statuspage": "Status page"}[self.value]
 
 
@@ -199,39 +218,49 @@ class Incident:
 
     @property
     def page(self) -> StepOutcome:
+        """The outcome of paging on-call."""
         return self.step(IncidentStep.PAGE)
 
     @property
     def channel(self) -> StepOutcome:
+        """The outcome of opening the incident channel."""
         return self.step(IncidentStep.CHANNEL)
 
     @property
     def statuspage(self) -> StepOutcome:
+        """The outcome of posting the status page incident."""
         return self.step(IncidentStep.STATUSPAGE)
 
     @property
     def page_dedup_key(self) -> str | None:
+        """The PagerDuty alert key, once on-call was paged."""
         return self.page.external_id
 
     @property
     def channel_id(self) -> str | None:
+        """The incident channel's Slack ID, once it is open."""
         return self.channel.external_id
 
     @property
     def channel_name(self) -> str | None:
+        """The incident channel's name, once it is open."""
         return self.channel.external_name
 
     @property
     def statuspage_incident_id(self) -> str | None:
+        """The status page's ID for this incident, once it is posted."""
         return self.statuspage.external_id
 
     @property
     def statuspage_url(self) -> str | None:
+        """The public link to the incident on the status page, when the page has one."""
         return self.statuspage.external_url
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
+    """One status update the commander published: status, public message, who, when, and why it moved back."""
+
     incident_id: int
     status: IncidentStatus
     message: str

@@ -29,6 +29,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """Tells the person, privately in the channel they acted in, what went wrong; logs what they cannot fix."""
     if isinstance(error, SupportbotError):
         text = error.user_message
     elif isinstance(error, SlackApiError):

@@ -14,10 +14,12 @@ from handlers.errors import guarded
 
 
 def register(app: AsyncApp) -> None:
+    """Answers Slack's `app_home_opened` event with the agent's App Home."""
     app.event("app_home_opened")(guarded(publish_home))
 
 
 async def publish_home(event: dict[str, Any], client: AsyncWebClient, tickets: TicketService, clock: Clock) -> None:
+    """`app_home_opened`: publishes the agent's open tickets with first-response countdowns on the Home tab."""
     if event.get("tab", "home") != "home":
         return
     open_tickets = await tickets.open_tickets(event["user"])

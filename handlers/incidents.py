@@ -18,6 +18,7 @@ from handlers.errors import guarded
 
 
 def register(app: AsyncApp) -> None:
+    """Attaches the incident channel's command, buttons and status modal to the Bolt app."""
     app.command("/status")(guarded(status_command))
     app.action(Action.POST_STATUS.value)(guarded(open_status_modal))
     app.view(Callback.STATUS_SUBMIT.value)(guarded(publish_status))
@@ -28,6 +29,7 @@ def register(app: AsyncApp) -> None:
 
 async def status_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
                          incidents: IncidentService, cadence: StatusCadence) -> None:
+    """`/status`: opens the status update modal for the commander; outside an incident channel, says where it works."""
     incident = await incidents.in_channel(command["channel_id"])
     if incident is None:
         await ack("`/status` works in an incident channel (#incident-…). Use it there to update the status page.")
@@ -40,6 +42,7 @@ async def status_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWe
 
 async def open_status_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                             incidents: IncidentService, cadence: StatusCadence) -> None:
+    """"Post status update" button: opens the status update modal for the commander or an incident commander."""
     await ack()
     incident = await incidents.get(int(action["value"]))
     await cadence.require_commander(incident, body["user"]["id"])
@@ -48,6 +51,7 @@ async def open_status_modal(ack: AsyncAck, body: dict[str, Any], action: dict[st
 
 
 async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cadence: StatusCadence) -> None:
+    """Status modal submission: inline errors (leaks, backwards without reason), or publishes the update."""
     incident_id = int(view_metadata(view)["incident"])
     status = state_value(view, StatusField.STATUS.value)
     draft = StatusDraft(status=IncidentStatus(status) if status in IncidentStatus._value2member_map_ else None,
@@ -63,6 +67,7 @@ async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
 
 async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,
                        cadence: StatusCadence) -> None:
+    """"Take command" button: makes an incident commander the incident's commander, said in the channel."""
     await ack()
     incident = await incidents.get(int(action["value"]))
     await cadence.require_commander(incident, body["user"]["id"])
@@ -77,6 +82,7 @@ def _step(action: dict[str, Any]) -> tuple[int, IncidentStep]:
 
 
 async def retry_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService) -> None:
+    """"Retry" button on a failed step: runs the paging, channel or status page step again."""
     await ack()
     incident_id, step = _step(action)
     await incidents.retry_step(incident_id, step)
@@ -84,6 +90,7 @@ async def retry_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
 
 async def give_up_step(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,
                        cadence: StatusCadence) -> None:
+    """"Give up" button on a failed step: for the commander only; the bot stops retrying that step."""
     await ack()
     incident_id, step = _step(action)
     await cadence.require_commander(await incidents.get(incident_id), body["user"]["id"])

@@ -22,6 +22,7 @@ _ZONES = sorted(available_timezones())
 
 
 def register(app: AsyncApp) -> None:
+    """Attaches `/ticket`, the intake and severity modals and the ticket card's buttons to the Bolt app."""
     app.command("/ticket")(guarded(open_ticket_modal))
     app.options(TicketField.CUSTOMER_TIMEZONE.value)(guarded(suggest_timezones))
     app.view(Callback.TICKET_SUBMIT.value)(guarded(file_ticket))
@@ -32,6 +33,7 @@ def register(app: AsyncApp) -> None:
 
 async def open_ticket_modal(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
                             tickets: TicketService) -> None:
+    """`/ticket`: opens the intake modal for a support agent, or a modal saying who may file tickets."""
     await ack()
     if not await tickets.may_file(command["user_id"]):
         view = not_allowed_modal(group_id=tickets.config.slack.support_agents, action="file tickets")
@@ -41,11 +43,13 @@ async def open_ticket_modal(ack: AsyncAck, command: dict[str, Any], client: Asyn
 
 
 async def suggest_timezones(ack: AsyncAck, payload: dict[str, Any]) -> None:
+    """Options request of the intake's time zone select: IANA zones matching what was typed."""
     await ack(options=timezone_options(payload.get("value", ""), _ZONES))
 
 
 async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService,
                       clock: Clock) -> None:
+    """Intake modal submission: inline field errors, or stores the ticket and posts its card (SEV1: incident)."""
     form = TicketForm.parse(view, now=clock.now())
     if form.errors:
         await ack(response_action="errors", errors=dict(form.errors))
@@ -62,12 +66,14 @@ async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
 
 async def mark_first_response(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                               tickets: TicketService) -> None:
+    """"First response sent" button: records the first response and stops the SLA reminder and breach alert."""
     await ack()
     await tickets.record_first_response(int(action["value"]), by=body["user"]["id"])
 
 
 async def open_severity_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                               tickets: TicketService) -> None:
+    """"Change severity" button: opens the change-severity modal for a support agent."""
     await ack()
     await tickets.require_agent(body["user"]["id"], "change a ticket's severity")
     ticket = await tickets.get(int(action["value"]))
@@ -77,6 +83,7 @@ async def open_severity_modal(ack: AsyncAck, body: dict[str, Any], action: dict[
 
 
 async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService) -> None:
+    """Change-severity modal submission: asks for impact and reason, or re-classifies the ticket."""
     impact = state_value(view, SeverityField.IMPACT.value)
     reason = (state_value(view, SeverityField.REASON.value) or "").strip()
     if impact not in Impact._value2member_map_ or not reason:

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 def is_sqlite(database_url: str) -> bool:
+    """True when the database URL names SQLite, which the bot migrates itself."""
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
 def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine for the URL; SQLite gets WAL, foreign keys and a 15 s lock wait instead of failing."""
     kwargs: dict[str, Any] = {}
     if is_sqlite(database_url):
         # Writers queue on SQLite's lock rather than failing at once; WAL lets readers go on meanwhile.
@@ -36,4 +38,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The process's session factory; loaded rows stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -17,6 +17,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Naive UTC for the database; raises ValueError for a naive datetime."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -24,14 +25,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """The stored moment as aware UTC."""
         return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
+    """The models' base: datetimes are stored as UTC, dict columns as JSON."""
+
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class TicketRow(Base):
+    """A filed ticket: the report, severity, first-response state and where its card is; one per submission."""
+
     __tablename__ = "tickets"
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -114,6 +120,8 @@ class SideEffectRow(Base):
 
 
 class IncidentRow(Base):
+    """One incident round of a SEV1 ticket: its public status, commander and last public words."""
+
     __tablename__ = "incidents"
     __table_args__ = (UniqueConstraint("ticket_number", "generation", name="uq_incident_ticket_generation"),)
 
@@ -155,6 +163,8 @@ class IncidentStepRow(Base):
 
 
 class StatusUpdateRow(Base):
+    """One status update published in an incident, stored once per modal submission."""
+
     __tablename__ = "status_updates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -182,6 +192,8 @@ class PublicIncidentRow(Base):
 
 
 class PublicUpdateRow(Base):
+    """One update shown on the built-in status page under its incident."""
+
     __tablename__ = "public_updates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

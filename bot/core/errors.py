@@ -15,18 +15,22 @@ class SupportbotError(Exception):
 
     @property
     def user_message(self) -> str:
+        """What to tell the person in Slack."""
         return str(self)
 
 
 class TicketNotSaved(SupportbotError):
+    """The database refused or timed out while filing; nothing of the ticket was stored."""
     pass
 
 
 class NotAllowed(SupportbotError):
+    """The person is not in the user group the action needs."""
     pass
 
 
 class UnknownTicket(SupportbotError):
+    """An action names a ticket the bot does not have."""
     pass
 
 

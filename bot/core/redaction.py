@@ -33,11 +33,14 @@ _RULES = (
 
 @dataclass(frozen=True)
 class Redacted:
+    """Text with its credentials masked, and what kinds of credential were removed."""
+
     text: str
     kinds: tuple[str, ...]
 
 
 def redact(text: str) -> Redacted:
+    """The text with every credential masked, and the kinds found, each named once, in rule order."""
     kinds: list[str] = []
     for rule in _RULES:
         text, count = rule.pattern.subn(rule.replacement, text)
@@ -47,4 +50,5 @@ def redact(text: str) -> Redacted:
 
 
 def contains_secret(text: str) -> bool:
+    """True when the text holds anything redaction would mask."""
     return bool(redact(text).kinds)

@@ -53,6 +53,7 @@ class TicketTimerKey(TimerKey):
 
     @property
     def ticket_number(self) -> int:
+        """The ticket whose deadline this is."""
         return self.ticket
 
 
@@ -64,6 +65,7 @@ class IncidentTimerKey(TimerKey):
 
     @property
     def incident_id(self) -> int:
+        """The incident round whose deadline this is."""
         return self.incident
 
 

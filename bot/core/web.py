@@ -39,15 +39,18 @@ class AnswerGate:
         self._idle.set()
 
     def enter(self) -> None:
+        """Counts one more Slack request still waiting for its answer."""
         self._waiting += 1
         self._idle.clear()
 
     def leave(self) -> None:
+        """Counts a request answered; follow-up work may go once none are waiting."""
         self._waiting -= 1
         if self._waiting == 0:
             self._idle.set()
 
     async def until_answered(self, limit: float) -> None:
+        """Returns once no Slack request waits for its answer, or after `limit` seconds at the latest."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._settled(), limit)
 
@@ -74,6 +77,8 @@ def malformed_reason(body: object) -> str | None:
 
 
 class SlackEndpoint:
+    """`POST /slack/events`: checks Slack's signature and payload shape before any listener sees the request."""
+
     def __init__(self, app: AsyncApp, *, signing_secret: str, services: Mapping[str, Any]) -> None:
         self._app = app
         # Socket Mode needs no signing secret; then nothing arriving over HTTP can be verified, so all is 401.
@@ -83,6 +88,7 @@ class SlackEndpoint:
         self.answers = AnswerGate()
 
     async def handle(self, request: web.Request) -> web.Response:
+        """Slack's answer to one request: 401 unsigned or stale, 400 malformed, otherwise what Bolt replies."""
         self.answers.enter()
         try:
             return await self._answer(request)
@@ -125,6 +131,7 @@ class SlackEndpoint:
 
 def build_web_app(endpoint: SlackEndpoint, *, healthy: HealthCheck,
                   extra_routes: list[web.RouteDef] | None = None) -> web.Application:
+    """The HTTP app: Slack events, `GET /healthz` (503 while the database is down) and any extra routes."""
     async def healthz(_request: web.Request) -> web.Response:
         ok = await healthy()
         return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)

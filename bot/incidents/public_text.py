@@ -18,11 +18,13 @@ _AREA = {Category.AUTH: "sign-in", Category.BILLING: "billing", Category.INTEGRA
 
 
 def public_title(ticket: Ticket) -> str:
+    """The status page incident's title: names the affected product area, never the customer or ticket."""
     area = _AREA.get(ticket.category) if ticket.category else None
     return f"Service disruption affecting {area}" if area else "Service disruption"
 
 
 def investigating_message(ticket: Ticket, *, cadence_minutes: int) -> str:
+    """The first public status update (Investigating), promising the next update within the cadence."""
     return ("We are investigating reports that some customers cannot use parts of the service"
             f"{' (' + _AREA[ticket.category] + ')' if ticket.category else ''}. Our engineers are engaged, and we "
             f"will post an update within {cadence_minutes} minutes.")

@@ -28,6 +28,8 @@ def _stamp(moment: datetime) -> str:
 
 
 class StatusSite:
+    """The built-in public status page: the last 90 days of incidents, as HTML and as JSON."""
+
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, title: str = "Service status"):
         self._sessions = sessions
         self._clock = clock
@@ -38,6 +40,7 @@ class StatusSite:
             return await public_status.public_incidents_since(session, since=self._clock.now() - HISTORY)
 
     async def page(self, _request: web.Request) -> web.Response:
+        """`GET /status`: current and past incidents as a phone-friendly HTML page, never cached."""
         incidents = await self._incidents()
         current = [i for i in incidents if i.resolved_at is None]
         html = _TEMPLATES.get_template("status.html").render(
@@ -46,6 +49,7 @@ class StatusSite:
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
     async def json(self, _request: web.Request) -> web.Response:
+        """`GET /status.json`: overall status (operational or major outage) and the last 90 days of incidents."""
         incidents = await self._incidents()
         current = [i for i in incidents if i.resolved_at is None]
         return web.json_response({
@@ -55,4 +59,5 @@ class StatusSite:
         }, headers={"Cache-Control": "no-cache"})
 
     def routes(self) -> list[web.RouteDef]:
+        """The routes to mount on the bot's web app."""
         return [web.get("/status", self.page), web.get("/status.json", self.json)]

@@ -28,11 +28,13 @@ class StepRetry(IncidentTimerKey):
     step: IncidentStep | None
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"incident:{self.incident}:all:lease" if self.step is None else \
             f"incident:{self.incident}:{self.step.value}:retry"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         incident, which, _ = fields(text, "incident", 3)
         if which == "all":
             return cls(number(incident), None)
@@ -49,10 +51,12 @@ class StatusReminder(IncidentTimerKey):
     after: str
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"incident:{self.incident}:reminder:{self.after}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         incident, what, after = fields(text, "incident", 3)
         if what != "reminder":
             raise BadTimerKey(f"{text!r} is not a status reminder")
@@ -68,10 +72,12 @@ class PublishRetry(IncidentTimerKey):
     attempt: int
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"incident:{self.incident}:publish:{self.update}:{self.attempt}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         incident, what, rest = fields(text, "incident", 3)
         update, _, attempt = rest.rpartition(":")
         if what != "publish" or not update:
@@ -87,10 +93,12 @@ class ResolveRetry(IncidentTimerKey):
     attempt: int
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"incident:{self.incident}:page_resolve:{self.attempt}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         incident, what, attempt = fields(text, "incident", 3)
         if what != "page_resolve":
             raise BadTimerKey(f"{text!r} is not a PagerDuty resolve retry")

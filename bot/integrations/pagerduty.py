@@ -36,6 +36,8 @@ class _EventsClient(pagerduty.EventsApiV2Client):
 
 @dataclass(frozen=True)
 class PageRequest:
+    """One PagerDuty alert to raise: what on-call reads, how urgent, and the key that keeps it to one alert."""
+
     summary: str
     severity: str  # critical | error | warning | info
     dedup_key: str
@@ -47,10 +49,14 @@ class PageRequest:
 
 @dataclass(frozen=True)
 class PageResult:
+    """The alert PagerDuty accepted, by its dedup key."""
+
     dedup_key: str
 
 
 class PagerDuty:
+    """Pages on-call through PagerDuty's Events API v2; failures raise OutsideServiceError."""
+
     def __init__(self, *, routing_key: str, events_url: str = "https://events.pagerduty.com",
                  timeout: int = 10, sleep_seconds: float = 0.25) -> None:
         self._routing_key = routing_key
@@ -63,6 +69,7 @@ class PagerDuty:
         return f"PagerDuty(events_url={self._events_url!r})"
 
     def close(self) -> None:
+        """Releases the connection pool; the next call opens a new one."""
         if self._shared is not None:
             self._shared.close()
             self._shared = None
@@ -83,6 +90,7 @@ class PagerDuty:
         return client
 
     async def trigger(self, page: PageRequest) -> PageResult:
+        """Raises (or repeats) the alert for its dedup key; OutsideServiceError, retryable for 429, 5xx, network."""
         def send() -> str:
             links = [{"href": page.link_url, "text": page.link_text or page.link_url}] if page.link_url else None
             return str(self._client().trigger(summary=page.summary[:1024], source=page.source,
@@ -92,6 +100,7 @@ class PagerDuty:
         return PageResult(dedup_key=await self._call(send, "trigger"))
 
     async def resolve(self, dedup_key: str) -> None:
+        """Resolves the alert with this dedup key; raises OutsideServiceError, retryable for 429, 5xx, network."""
         await self._call(lambda: str(self._client().resolve(dedup_key)), "resolve")
 
     async def _call(self, send: Any, what: str) -> str:

@@ -23,6 +23,8 @@ SERVICE = "Statuspage"
 
 @dataclass(frozen=True)
 class PublicIncidentDraft:
+    """A status page incident as customers will read it: title, status and first public message."""
+
     name: str
     status: str
     body: str
@@ -30,17 +32,25 @@ class PublicIncidentDraft:
 
 @dataclass(frozen=True)
 class PublishedIncident:
+    """The incident as the status page knows it: its ID, and its public link when it has one."""
+
     id: str
     url: str | None
 
 
 class StatusPublisher(Protocol):
+    """A public status page the bot posts incidents and their updates to; failures raise OutsideServiceError."""
+
     name: str
 
     async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
-                            maybe_exists: bool = False) -> PublishedIncident: ...
+                            maybe_exists: bool = False) -> PublishedIncident:
+        """Creates the public incident once per idempotency key; `maybe_exists`: an earlier try may have made it."""
+        ...
 
-    async def update_incident(self, incident_id: str, *, status: str, body: str) -> None: ...
+    async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
+        """Posts a new status and public message on the incident."""
+        ...
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -60,6 +70,8 @@ def _wait(retry_state: Any) -> float:
 
 
 class Statuspage:
+    """Atlassian Statuspage over REST v1, about one request a second; 420/429/5xx retried after Retry-After."""
+
     name = "Statuspage"
 
     def __init__(self, *, api_url: str, api_key: str, page_id: str, http: httpx.AsyncClient | None = None,
@@ -78,6 +90,7 @@ class Statuspage:
         return f"Statuspage(base={self._base!r})"
 
     async def close(self) -> None:
+        """Closes the HTTP client, one passed in too; make no calls after this."""
         await self._http.aclose()
 
     async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
@@ -108,6 +121,7 @@ class Statuspage:
         return None
 
     async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
+        """Posts a new status and public message; raises OutsideServiceError once retries run out or on a 4xx."""
         await self._request("PATCH", f"/incidents/{incident_id}", {"incident": {"status": status, "body": body}})
 
     def _retrying(self) -> AsyncRetrying:
@@ -158,6 +172,7 @@ class BuiltinStatusPage:
 
     async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
                             maybe_exists: bool = False) -> PublishedIncident:
+        """Publishes the incident on the built-in page once per idempotency key; returns its ID and anchor link."""
         async with self._sessions.begin() as session:  # idempotent by key in our own table
             incident_id = await public_status.publish_incident_once(
                 session, idempotency_key=idempotency_key, title=draft.name, status=draft.status, body=draft.body,
@@ -165,6 +180,7 @@ class BuiltinStatusPage:
         return PublishedIncident(id=str(incident_id), url=f"{self._url}#incident-{incident_id}")
 
     async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
+        """Adds the update to the incident; raises a non-retryable OutsideServiceError when it is not on the page."""
         async with self._sessions.begin() as session:
             if not await public_status.publish_update(session, incident_id=int(incident_id), status=status,
                                                       body=body, now=self._clock.now()):

@@ -25,10 +25,12 @@ class Sev2PageRetry(TicketTimerKey):
     attempt: int
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"ticket:{self.ticket}:sev2_page:retry:{self.attempt}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         ticket, what, retry, attempt = fields(text, "ticket", 4)
         if (what, retry) != ("sev2_page", "retry"):
             raise BadTimerKey(f"{text!r} is not a SEV2 page retry")

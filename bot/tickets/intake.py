@@ -31,6 +31,7 @@ def _text(view: Mapping[str, Any], block: F) -> str:
 
 
 def is_api_endpoint(url: str) -> bool:
+    """True when the reported URL is an API call (a method and path, an api. host or an /api/ path)."""
     if _ENDPOINT.match(url):
         return True
     try:
@@ -41,6 +42,7 @@ def is_api_endpoint(url: str) -> bool:
 
 
 def url_problem(url: str) -> str | None:
+    """The inline error for a URL field that is neither a full http(s) URL nor an API path; None when fine."""
     if _ENDPOINT.match(url):
         return None
     try:
@@ -54,6 +56,7 @@ def url_problem(url: str) -> str | None:
 
 
 def link_problem(url: str) -> str | None:
+    """The inline error for a screenshot or help desk link that is not an http(s) link; None when fine."""
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -66,6 +69,8 @@ def link_problem(url: str) -> str | None:
 
 @dataclass(frozen=True)
 class TicketForm:
+    """The intake modal's answers, trimmed and typed, with an inline error per block ID that failed a rule."""
+
     workspace_id: str = ""
     requester_email: str = ""
     summary: str = ""
@@ -81,6 +86,7 @@ class TicketForm:
 
     @classmethod
     def parse(cls, view: Mapping[str, Any], *, now: datetime) -> TicketForm:
+        """The form from a submitted modal; never raises: every problem becomes an entry in `errors`."""
         errors: dict[str, str] = {}
 
         def required(block: F, what: str) -> str:

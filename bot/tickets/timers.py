@@ -25,10 +25,12 @@ class FirstResponseReminder(TicketTimerKey):
     kind: ClassVar[str] = "first_response_warning"
 
     def encode(self) -> str:
+        """The key's text in the timers table."""
         return f"ticket:{self.ticket}:{self.kind}"
 
     @classmethod
     def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
         ticket, _ = fields(text, "ticket", 2)
         return cls(number(ticket))
 

@@ -15,6 +15,8 @@ from storage.models import AuditEventRow
 
 @dataclass(frozen=True)
 class AuditEvent:
+    """One entry of a ticket's audit trail: what changed, who did it, when, and the values before and after."""
+
     id: int
     ticket_number: int | None
     action: str
@@ -27,6 +29,7 @@ class AuditEvent:
 async def append_audit_event(session: AsyncSession, *, ticket_number: int | None, action: str, actor: str,
                              at: datetime, before: Mapping[str, Any] | None = None,
                              after: Mapping[str, Any] | None = None) -> None:
+    """Adds an entry to the append-only audit log in the caller's transaction."""
     session.add(AuditEventRow(ticket_number=ticket_number, action=action, actor=actor, at=at,
                               before=dict(before) if before is not None else None,
                               after=dict(after) if after is not None else None))
@@ -34,6 +37,7 @@ async def append_audit_event(session: AsyncSession, *, ticket_number: int | None
 
 
 async def audit_trail(session: AsyncSession, *, ticket_number: int) -> list[AuditEvent]:
+    """The ticket's audit trail, oldest entry first."""
     rows = await session.scalars(
         select(AuditEventRow).where(AuditEventRow.ticket_number == ticket_number).order_by(AuditEventRow.id))
     return [AuditEvent(id=r.id, ticket_number=r.ticket_number, action=r.action, actor=r.actor, at=r.at,

@@ -14,6 +14,8 @@ from storage.repositories._upsert import insert_ignoring_conflicts, rows_affecte
 
 @dataclass(frozen=True)
 class PublicUpdate:
+    """One published update on the built-in status page: status, public words and when."""
+
     status: str
     body: str
     at: datetime
@@ -21,6 +23,8 @@ class PublicUpdate:
 
 @dataclass(frozen=True)
 class PublicIncident:
+    """An incident as the built-in status page shows it, with its updates newest first."""
+
     id: int
     title: str
     status: str
@@ -32,6 +36,7 @@ class PublicIncident:
 
 async def publish_incident_once(session: AsyncSession, *, idempotency_key: str, title: str, status: str, body: str,
                                 now: datetime) -> int:
+    """The incident's ID for this key; only the first call creates it and its first update."""
     result = await session.execute(insert_ignoring_conflicts(session, PublicIncidentRow.__table__, dict(  # type: ignore[arg-type]
         idempotency_key=idempotency_key, title=title, status=status, created_at=now, updated_at=now),
         ["idempotency_key"]))
@@ -45,6 +50,7 @@ async def publish_incident_once(session: AsyncSession, *, idempotency_key: str, 
 
 
 async def publish_update(session: AsyncSession, *, incident_id: int, status: str, body: str, now: datetime) -> bool:
+    """Adds the update and moves the incident to its status (Resolved stamps it); False for an unknown incident."""
     result = await session.execute(update(PublicIncidentRow).where(PublicIncidentRow.id == incident_id).values(
         status=status, updated_at=now, resolved_at=now if status == "resolved" else None))
     if not rows_affected(result):
@@ -55,6 +61,7 @@ async def publish_update(session: AsyncSession, *, incident_id: int, status: str
 
 
 async def public_incidents_since(session: AsyncSession, *, since: datetime) -> list[PublicIncident]:
+    """Incidents opened since the moment, plus any still unresolved, newest first, each with its updates."""
     incidents = (await session.scalars(select(PublicIncidentRow).where(
         (PublicIncidentRow.created_at >= since) | PublicIncidentRow.resolved_at.is_(None))
         .order_by(PublicIncidentRow.created_at.desc()))).all()

@@ -25,6 +25,7 @@ async def claim_side_effect(session: AsyncSession, *, key: str, now: datetime) -
 
 async def complete_side_effect(session: AsyncSession, *, key: str, now: datetime,
                                result: Mapping[str, Any] | None = None) -> None:
+    """Marks the claimed effect done, keeping what it produced (a card's ts, a page's key) for later callers."""
     await session.execute(update(SideEffectRow).where(SideEffectRow.key == key)
                           .values(done_at=now, result=dict(result) if result is not None else None))
 

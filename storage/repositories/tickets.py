@@ -88,15 +88,18 @@ async def insert_ticket_once(session: AsyncSession, *, draft: TicketDraft, submi
 
 
 async def get_ticket(session: AsyncSession, *, number: int) -> Ticket | None:
+    """The ticket with this number, or None when there is none."""
     row = await session.get(TicketRow, number)
     return _to_ticket(row) if row else None
 
 
 async def origin_channel_of(session: AsyncSession, *, number: int) -> str | None:
+    """The channel `/ticket` was typed in, where the filer is told about failures; None if unknown."""
     return await session.scalar(select(TicketRow.origin_channel).where(TicketRow.number == number))
 
 
 async def record_card_location(session: AsyncSession, *, number: int, channel: str, ts: str) -> None:
+    """Remembers where the ticket's card was posted, so it can be refreshed and linked."""
     await session.execute(update(TicketRow).where(TicketRow.number == number).values(card_channel=channel, card_ts=ts))
 
 
@@ -122,6 +125,7 @@ async def record_severity_change(session: AsyncSession, *, number: int, impact: 
 
 
 async def open_tickets_filed_by(session: AsyncSession, *, user_id: str, limit: int = 20) -> list[Ticket]:
+    """The agent's open tickets, newest first, at most `limit`."""
     rows = await session.scalars(
         select(TicketRow)
         .where(TicketRow.filed_by == user_id, TicketRow.status == TicketStatus.OPEN.value)
@@ -130,6 +134,7 @@ async def open_tickets_filed_by(session: AsyncSession, *, user_id: str, limit: i
 
 
 async def count_tickets(session: AsyncSession) -> int:
+    """How many tickets were ever filed."""
     from sqlalchemy import func
 
     return int(await session.scalar(select(func.count()).select_from(TicketRow)) or 0)

@@ -15,6 +15,8 @@ from storage.repositories._upsert import dialect_insert, rows_affected
 
 @dataclass(frozen=True)
 class DueTimer:
+    """A claimed deadline handed to its handler: its key, whose it is, when it was due and how often tried."""
+
     id: int
     key: str
     kind: str
@@ -88,21 +90,25 @@ async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, 
 
 
 async def still_claimed(session: AsyncSession, *, timer_id: int, claimant: str) -> bool:
+    """True while this claimant still holds the timer and it was neither fired nor cancelled meanwhile."""
     row = await session.get(TimerRow, timer_id, populate_existing=True)
     return row is not None and row.cancelled_at is None and row.fired_at is None and row.claimed_by == claimant
 
 
 async def complete_timer(session: AsyncSession, *, timer_id: int, now: datetime) -> None:
+    """Marks the timer fired; it never fires again."""
     await session.execute(update(TimerRow).where(TimerRow.id == timer_id).values(fired_at=now, claimed_until=None))
 
 
 async def retry_timer_later(session: AsyncSession, *, timer_id: int, due_at: datetime, error: str) -> None:
+    """Releases the timer to fall due again at `due_at`, keeping the error that made it fail."""
     await session.execute(update(TimerRow).where(TimerRow.id == timer_id)
                           .values(due_at=due_at, claimed_until=None, claimed_by=None, last_error=error[:2000]))
 
 
 async def pending_timers(session: AsyncSession, *, ticket_number: int | None = None,
                          incident_id: int | None = None) -> list[DueTimer]:
+    """The deadlines not yet fired or cancelled, of the ticket or incident when given, soonest first."""
     conditions: list[ColumnElement[bool]] = [TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None)]
     if ticket_number is not None:
         conditions.append(TimerRow.ticket_number == ticket_number)
@@ -113,6 +119,7 @@ async def pending_timers(session: AsyncSession, *, ticket_number: int | None = N
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the soonest live deadline falls due, or None when nothing is scheduled."""
     return await session.scalar(
         select(TimerRow.due_at).where(TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None))
         .order_by(TimerRow.due_at).limit(1))

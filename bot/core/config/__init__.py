@@ -34,6 +34,7 @@ __all__ = ["AutomationRule", "BotConfig", "BusinessHours", "ConfigError", "Custo
 
 
 def load_config(path: str | Path) -> BotConfig:
+    """The parsed TOML configuration; raises ConfigError naming the file or key when it is missing or wrong."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -46,5 +47,7 @@ def load_config(path: str | Path) -> BotConfig:
 
 @dataclass(frozen=True)
 class Settings:
+    """The workspace's configuration file and the process environment, read once at start."""
+
     config: BotConfig
     env: EnvSettings

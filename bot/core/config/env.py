@@ -38,6 +38,7 @@ class EnvSettings:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> EnvSettings:
+        """Settings from the environment; raises ConfigError for a bad port, URL, or half-set Jira/Statuspage."""
         env = os.environ if environ is None else environ
 
         def opt(name: str) -> str | None:
@@ -82,6 +83,7 @@ class EnvSettings:
         return settings
 
     def require_slack_credentials(self) -> None:
+        """Raises ConfigError unless a bot token and a signing secret (or Socket Mode app token) are set."""
         if not self.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN", "is required to run the bot")
         if not self.slack_signing_secret and not self.slack_app_token:

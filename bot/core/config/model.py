@@ -24,6 +24,7 @@ class ConfigError(ValueError):
 
 
 def parse_duration(text: object, key: str) -> timedelta:
+    """The duration written as a number and unit ("30m", "4h"); raises ConfigError naming the key otherwise."""
     if not isinstance(text, str):
         raise ConfigError(key, f"expected a duration string such as \"30m\", got {text!r}")
     match = _DURATION.match(text)
@@ -37,6 +38,8 @@ def parse_duration(text: object, key: str) -> timedelta:
 
 @dataclass(frozen=True)
 class SlackSettings:
+    """The triage channel and the user groups of leads, agents and incident commanders."""
+
     triage_channel: str
     support_leads: str
     support_agents: str
@@ -45,12 +48,16 @@ class SlackSettings:
 
 @dataclass(frozen=True)
 class IncidentSettings:
+    """How SEV1 incident channels are named and how often the status page must hear from the commander."""
+
     channel_prefix: str = "incident-"
     status_update_every: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
 class CustomerConnectionSettings:
+    """Where plan tier, authorized contacts and compliance are found in customer data, and how long to wait."""
+
     plan_path: str = "customer.plan_type"
     authorized_contacts_path: str = "customer.authorized_contacts"
     compliance_path: str = "customer.compliance"
@@ -59,6 +66,8 @@ class CustomerConnectionSettings:
 
 @dataclass(frozen=True)
 class BusinessHours:
+    """The support team's working week: time zone, days, hours and which public holidays are off."""
+
     timezone: str = "America/New_York"
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
     start: time = time(9, 0)
@@ -77,6 +86,8 @@ class JiraSettings:
 
 @dataclass(frozen=True)
 class Team:
+    """An engineering team: its channel, on-call group, manager, and the components and paths it owns."""
+
     name: str
     channel: str
     oncall_usergroup: str
@@ -88,18 +99,24 @@ class Team:
 
 @dataclass(frozen=True)
 class Links:
+    """One-click diagnostics links (Sentry, logs) with placeholders filled from the ticket."""
+
     sentry: str | None = None
     logs: str | None = None
 
 
 @dataclass(frozen=True)
 class Spikes:
+    """When to tell the owning team: this many tickets for one component or category within the window."""
+
     window: timedelta = timedelta(minutes=60)
     threshold: int = 5
 
 
 @dataclass(frozen=True)
 class AutomationRule:
+    """A rule run on live customer data when a ticket is filed: a match, then a severity floor, label or post."""
+
     path: str
     equals: Any = None
     is_: Any = None
@@ -110,6 +127,8 @@ class AutomationRule:
 
 @dataclass(frozen=True)
 class Webhook:
+    """Where every audit event is delivered, signed with the secret named by `secret_env`."""
+
     url: str
     secret_env: str | None = None
 

@@ -88,6 +88,7 @@ class _Section:
 
 
 def parse_config(raw: Mapping[str, Any]) -> BotConfig:
+    """The configuration from parsed TOML, defaults filled in; raises ConfigError on the first bad or unknown key."""
     top = _Section(raw, "", ("slack", "sla", "incident", "escalation", "jira", "customer_connection",
                              "business_hours", "teams", "scheduler", "links", "spikes", "automation", "webhooks"))
     config = BotConfig(
