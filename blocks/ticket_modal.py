@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from blocks.ids import Callback, SeverityField, TicketField
@@ -123,7 +124,7 @@ def severity_modal(*, ticket_number: int, current: Severity, current_impact: Imp
     }
 
 
-def timezone_options(query: str, zones: list[str], limit: int = 100) -> list[dict[str, Any]]:
+def timezone_options(query: str, zones: Sequence[str], limit: int = 100) -> list[dict[str, Any]]:
     """Options for the searchable time-zone select: matches on any part of the IANA name."""
     needle = query.strip().lower().replace(" ", "_")
     matches = [z for z in zones if needle in z.lower()]  # a new list: the caller's stays as it was

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,13 +11,12 @@ from blocks.ids import Action, Callback, SeverityField, TicketField
 from blocks.ticket_modal import not_allowed_modal, severity_modal, ticket_modal, timezone_options
 from bot.core.clock import Clock
 from bot.core.errors import TicketNotSaved
+from bot.core.formats import TIME_ZONES
 from bot.core.views import state_value, view_metadata
 from bot.domain import Impact
 from bot.tickets.intake import TicketForm
 from bot.tickets.service import TicketService
 from handlers.errors import guarded
-
-_ZONES = sorted(available_timezones())
 
 
 def register(app: AsyncApp) -> None:
@@ -44,7 +42,7 @@ async def open_ticket_modal(ack: AsyncAck, command: dict[str, Any], client: Asyn
 
 async def suggest_timezones(ack: AsyncAck, payload: dict[str, Any]) -> None:
     """Options request of the intake's time zone select: IANA zones matching what was typed."""
-    await ack(options=timezone_options(payload.get("value", ""), _ZONES))
+    await ack(options=timezone_options(payload.get("value", ""), TIME_ZONES))
 
 
 async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from bot.core.formats import EMAIL
 from bot.core.redaction import redact
 from bot.domain import Category, Ticket
 
-_EMAIL = re.compile(r"[^\s@<>]+@[^\s@<>]+\.[A-Za-z]{2,}")
 # Identifiers shaped like ours or like common request IDs: ws_4f2a9c, req-91ab…, UUIDs.
 # A digit is required, so "workspace-level" or "request-level" stay ordinary English.
 _INTERNAL_ID = re.compile(r"(?i)\b(?:ws|wks|workspace|req|request)[-_](?=[A-Za-z]*\d)[A-Za-z0-9]{4,}\b|"
@@ -38,7 +38,7 @@ def leak_problem(message: str, *, ticket: Ticket | None = None) -> str | None:
                               ("the requester's email", ticket.requester_email)):
             if secret and secret.lower() in message.lower():
                 return f"Remove {label} ({secret[:40]}): status updates are public"
-    if email := _EMAIL.search(message):
+    if email := EMAIL.search(message):
         return f"Remove the email address ({email.group(0)[:40]}): status updates are public"
     if found := redact(message).kinds:
         return f"Remove {found[0]}: status updates are public"

@@ -11,18 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import available_timezones
 
 from blocks.ids import TicketField as F
+from bot.core.formats import is_email, is_time_zone, is_web_link
 from bot.core.views import state_value
 from bot.domain import Category, Environment, Impact, PlanTier
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 _ENDPOINT = re.compile(r"^(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/\S*)$", re.IGNORECASE)
 SUMMARY_MAX = 150
 # A clock a few seconds ahead of Slack's should not turn "just now" into "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=2)
-_ZONES = frozenset(available_timezones())
 
 
 def _text(view: Mapping[str, Any], block: F) -> str:
@@ -43,28 +41,14 @@ def is_api_endpoint(url: str) -> bool:
 
 def url_problem(url: str) -> str | None:
     """The inline error for a URL field that is neither a full http(s) URL nor an API path; None when fine."""
-    if _ENDPOINT.match(url):
+    if _ENDPOINT.match(url) or is_web_link(url):
         return None
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:  # urlsplit refuses malformed brackets such as https://[oops
-        return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
-    if parts.scheme not in ("http", "https") or not hostname:
-        return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
-    return None
+    return "Enter a full URL (https://…) or an API path such as POST /api/v2/invoices"
 
 
 def link_problem(url: str) -> str | None:
     """The inline error for a screenshot or help desk link that is not an http(s) link; None when fine."""
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:
-        return "Enter a link that starts with https://"
-    if parts.scheme not in ("http", "https") or not hostname:
-        return "Enter a link that starts with https://"
-    return None
+    return None if is_web_link(url) else "Enter a link that starts with https://"
 
 
 @dataclass(frozen=True)
@@ -100,7 +84,7 @@ class TicketForm:
 
         workspace_id = required(F.WORKSPACE_ID, "customer's workspace ID")
         email = required(F.REQUESTER_EMAIL, "requester's email")
-        if email and not _EMAIL.match(email):
+        if email and not is_email(email):
             errors[F.REQUESTER_EMAIL.value] = f"“{email[:60]}” is not an email address, e.g. dana@customer.com"
         summary = required(F.SUMMARY, "summary")
         if len(summary) > SUMMARY_MAX:
@@ -135,7 +119,7 @@ class TicketForm:
                 errors[F.OCCURRED_AT.value] = "That time is in the future: when did the customer see it?"
 
         zone = optional(F.CUSTOMER_TIMEZONE)
-        if zone and zone not in _ZONES:
+        if zone and not is_time_zone(zone):
             errors[F.CUSTOMER_TIMEZONE.value] = f"“{zone[:60]}” is not an IANA time zone such as Europe/Berlin"
 
         links: dict[F, str | None] = {}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core.config.model import ConfigError
+from bot.core.formats import is_web_link
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class EnvSettings:
         for name in ("SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL", "CUSTOMER_CONNECTION_URL",
                      "JIRA_BASE_URL"):
             value = opt(name)
-            if value and not value.startswith(("http://", "https://")):
+            if value and not is_web_link(value):
                 raise ConfigError(name, f"{value!r} is not an http(s) URL")
         if settings.jira_base_url and not (settings.jira_email and settings.jira_api_token):
             missing = "JIRA_EMAIL" if not settings.jira_email else "JIRA_API_TOKEN"

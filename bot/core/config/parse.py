@@ -26,6 +26,7 @@ from bot.core.config.model import (
     Webhook,
     parse_duration,
 )
+from bot.core.formats import is_web_link
 from bot.domain import PlanTier, Severity
 
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -320,7 +321,7 @@ def _webhooks(data: object) -> tuple[Webhook, ...]:
     for i, item in enumerate(data):
         s = _Section(item, f"webhooks.{i}", ("url", "secret_env"))
         url = s.string("url")
-        if not url.startswith(("https://", "http://")):
+        if not is_web_link(url):
             raise ConfigError(s.key("url"), f"{url!r} is not an http(s) URL")
         secret_env = s.get("secret_env")
         if secret_env is not None and not isinstance(secret_env, str):
