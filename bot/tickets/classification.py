@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from blocks.text import user
 from bot.domain import Impact, Severity
-
-_MEANING = {
-    Severity.SEV1: "production down or data loss",
-    Severity.SEV2: "major feature broken, no workaround",
-    Severity.SEV3: "minor feature broken, or a workaround exists",
-    Severity.SEV4: "cosmetic or how-to question",
-}
 
 
 @dataclass(frozen=True)
@@ -24,11 +18,10 @@ class Classification:
 
 def classify(impact: Impact) -> Classification:
     """The severity the intake impact files the ticket as, with the impact's meaning as the reason."""
-    severity = impact.severity
-    return Classification(severity=severity, reason=f"Impact reported at intake: {_MEANING[severity]}")
+    # The impact's own label is the severity's meaning: one wording, shown in the modal and on the card.
+    return Classification(severity=impact.severity, reason=f"Impact reported at intake: {impact.label.lower()}")
 
 
 def reclassify(impact: Impact, *, actor: str, reason: str) -> Classification:
     """The severity for a changed impact, the reason naming who changed it and why."""
-    severity = impact.severity
-    return Classification(severity=severity, reason=f"Changed by <@{actor}>: {reason}")
+    return Classification(severity=impact.severity, reason=f"Changed by {user(actor)}: {reason}")
