@@ -42,6 +42,11 @@ from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
 
+# A deploy's SIGTERM ends the process within 10 s: 3 s for HTTP requests in flight, the rest shared by
+# acknowledged work and outside calls, and a margin for closing the database.
+STOP_HTTP_SECONDS = 3.0
+STOP_SECONDS = 8.0
+
 
 class SupportBot:
     """The composition root: builds every part leaf-first, once. Build with `create()`, serve with `start()`,
@@ -155,7 +160,8 @@ class SupportBot:
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        # A client holding a connection open must not hold up a deploy: requests in flight get 3 s.
+        self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=STOP_HTTP_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, self.settings.env.port if port is None else port)
         await site.start()
@@ -169,15 +175,21 @@ class SupportBot:
         return int(self.port or 0)
 
     async def stop(self) -> None:
-        """Stops taking requests, lets work already acknowledged finish (5 s at most), then closes."""
+        """Stops taking requests, lets work already acknowledged finish, then closes: within STOP_SECONDS."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+
+        def left() -> float:
+            return max(deadline - loop.time(), 0.1)
+
         self.timers.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=5)
-        await self.tickets.drain()
-        await self.background.settle(timeout=5)
+            await asyncio.wait(list(self._in_flight), timeout=left())
+        await self.tickets.drain(timeout=left())
+        await self.background.settle(timeout=left())
         if self.pagerduty is not None:
             self.pagerduty.close()
         if isinstance(self.status_page, Statuspage):

@@ -71,11 +71,12 @@ class TicketService:
         self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
         self._opening: dict[int, asyncio.Future[object]] = {}
 
-    async def drain(self) -> None:
-        """Lets background work (SEV1 openings, abandoned saves) finish, 5 s at most, before the database closes."""
+    async def drain(self, *, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Lets background work (SEV1 openings, abandoned saves) finish, `timeout` at most, before the database
+        closes."""
         pending: list[asyncio.Future[Any]] = [*self._opening.values(), *self._abandoned_saves]
         if pending:
-            await asyncio.wait(pending, timeout=5.0)
+            await asyncio.wait(pending, timeout=timeout)
 
     async def may_file(self, user_id: str) -> bool:
         """True for members of `support_agents`."""
