@@ -47,8 +47,3 @@ def redact(text: str) -> Redacted:
         if count and rule.kind not in kinds:
             kinds.append(rule.kind)
     return Redacted(text=text, kinds=tuple(kinds))
-
-
-def contains_secret(text: str) -> bool:
-    """True when the text holds anything redaction would mask."""
-    return bool(redact(text).kinds)

@@ -116,10 +116,3 @@ async def pending_timers(session: AsyncSession, *, ticket_number: int | None = N
         conditions.append(TimerRow.incident_id == incident_id)
     rows = await session.scalars(select(TimerRow).where(*conditions).order_by(TimerRow.due_at))
     return [_to_due(r) for r in rows]
-
-
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the soonest live deadline falls due, or None when nothing is scheduled."""
-    return await session.scalar(
-        select(TimerRow.due_at).where(TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None))
-        .order_by(TimerRow.due_at).limit(1))

@@ -180,7 +180,7 @@ async def test_complete_timer_stops_it(sessions: Sessions) -> None:
     assert (stored.fired_at, stored.claimed_until) == (NOW + timedelta(seconds=2), None)
     async with sessions() as session:
         assert [t.key for t in await timers.pending_timers(session)] == ["other"]
-        assert await timers.next_due_at(session) == NOW + timedelta(hours=1)
+        assert (await timers.pending_timers(session))[0].due_at == NOW + timedelta(hours=1)
     assert [t.key for t in await claim(sessions, now=NOW + timedelta(days=1))] == ["other"]
 
 
@@ -228,7 +228,7 @@ async def test_retry_timer_later_moves_due_at_and_releases_the_claim(sessions: S
     assert stored.last_error is not None and stored.last_error.startswith("Statuspage answered 503")
     assert len(stored.last_error) == 2000
     async with sessions() as session:
-        assert await timers.next_due_at(session) == NOW + timedelta(minutes=5)
+        assert (await timers.pending_timers(session))[0].due_at == NOW + timedelta(minutes=5)
     assert await claim(sessions, now=NOW + timedelta(minutes=4)) == []
     [again] = await claim(sessions, now=NOW + timedelta(minutes=5), claimant="b")
     assert (again.id, again.attempts, again.due_at) == (due.id, 2, NOW + timedelta(minutes=5))
