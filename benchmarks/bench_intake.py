@@ -47,7 +47,7 @@ from bot.sandbox.driver import sign_request  # noqa: E402
 from bot.sandbox.workspace import AGENT, GENERAL, ticket_values  # noqa: E402
 
 DEFAULT_CONFIG = ROOT.parent / "shared" / "contract" / "supportbot.toml"
-FALLBACK_CONFIG = ROOT / "bot" / "demo" / "supportbot.toml"
+FALLBACK_CONFIG = ROOT / "bot" / "sandbox" / "demo" / "supportbot.toml"
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-sandbox-token"  # the sandbox's default bot token
 TEAM_ID = "T0SANDBOX"

@@ -34,7 +34,7 @@ from bot.sandbox.statuspage import StatuspageStandIn  # noqa: E402
 from bot.sandbox.workspace import AGENT, populate, ticket_values  # noqa: E402
 from storage.repositories import incidents as incident_repo  # noqa: E402
 
-CONFIG = ROOT / "bot" / "demo" / "supportbot.toml"
+CONFIG = ROOT / "bot" / "sandbox" / "demo" / "supportbot.toml"
 SECRET = "bench-secret"
 TOKEN = "xoxb-bench"
 KEY = "B3NCHR0UT1NGKEY00000000000000001"
@@ -70,7 +70,7 @@ async def run(runs: int, latency: float) -> dict[str, list[float]]:
             bot = await SupportBot.create(Settings(config=config, env=env), clock=SystemClock())
             port = await bot.start(host="127.0.0.1", port=0, scheduler=False)
             # The bot paces Statuspage to one call a second; that pacing is not what is measured here.
-            bot.incidents.status_page._min_interval = 0.0  # type: ignore[attr-defined]
+            bot.status_page._min_interval = 0.0  # type: ignore[attr-defined]
             try:
                 async with SlackDriver(events_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SECRET,
                                        sandbox=sandbox) as slack:
@@ -121,7 +121,7 @@ async def _sequential(bot: SupportBot, sandbox: SlackSandbox, pagerduty: PagerDu
     async with bot.sessions.begin() as session:
         incident, _ = await incident_repo.open_incident_once(
             session, ticket_number=filed.ticket.number, generation=1, public_title="Service disruption",
-            message="We are investigating.", now=datetime.now(UTC))
+            message="We are investigating.", now=datetime.now(UTC), steps=list(IncidentStep))
     sandbox.set_latency(latency)
     pagerduty.set_latency(latency)
     statuspage.set_latency(latency)
@@ -130,7 +130,7 @@ async def _sequential(bot: SupportBot, sandbox: SlackSandbox, pagerduty: PagerDu
     async def one_after_another() -> None:
         # The channel last, so its follow-up messages (topic, invites, kickoff) do not count against it.
         for step in (IncidentStep.PAGE, IncidentStep.STATUSPAGE, IncidentStep.CHANNEL):
-            await bot.incidents.run_steps(incident.id, only=step)
+            await bot.incidents.retry_step(incident.id, step)
 
     steps = asyncio.create_task(one_after_another())
     done = await _wait_done(bot, filed.ticket.number) - started

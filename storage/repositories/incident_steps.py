@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import IncidentStep, StepOutcome, StepState
 from storage.models import IncidentStepRow
-from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
+from storage.repositories._upsert import rows_affected
 
 
 @dataclass(frozen=True)
@@ -39,16 +39,14 @@ async def step_rows(session: AsyncSession, *, incident_id: int) -> list[Incident
 
 async def insert_steps(session: AsyncSession, *, incident_id: int, steps: Iterable[IncidentStep], now: datetime,
                        claim_for: timedelta | None = None) -> list[IncidentStepRow]:
-    """One row per step, pending, or already claimed for `claim_for` (the opening runs them at once)."""
-    rows = [IncidentStepRow(incident_id=incident_id, step=step.value,
-                            state=(StepState.RUNNING if claim_for else StepState.PENDING).value,
-                            claimed_until=now + claim_for if claim_for else None, failures=0)
-            for step in steps]
-    for row in rows:
-        await session.execute(insert_ignoring_conflicts(session, IncidentStepRow.__table__, {  # type: ignore[arg-type]
-            "incident_id": row.incident_id, "step": row.step, "state": row.state,
-            "claimed_until": row.claimed_until, "failures": 0}, ["incident_id", "step"]))
-    return rows
+    """One row per step of a new incident, pending, or already claimed for `claim_for` (the opening runs them
+    at once); one statement, because it stands between a SEV1 submission and its page."""
+    state = (StepState.RUNNING if claim_for else StepState.PENDING).value
+    until = now + claim_for if claim_for else None
+    values = [{"incident_id": incident_id, "step": step.value, "state": state, "claimed_until": until, "failures": 0}
+              for step in steps]
+    await session.execute(insert(IncidentStepRow).values(values))
+    return [IncidentStepRow(**v) for v in values]
 
 
 async def claim_step(session: AsyncSession, *, incident_id: int, step: IncidentStep, now: datetime,
