@@ -61,8 +61,9 @@ async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
     if errors:
         await ack(response_action="errors", errors=errors)
         return
+    recorded = await cadence.record(incident_id, draft, by=body["user"]["id"], submission_key=view["id"])
     await ack()
-    await cadence.publish(incident_id, draft, by=body["user"]["id"], submission_key=view["id"])
+    await cadence.announce(recorded)
 
 
 async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], incidents: IncidentService,

@@ -4,7 +4,7 @@ reminds them whenever the public page has been quiet for `[incident] status_upda
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +21,7 @@ from bot.core.timers import schedule
 from bot.domain import Incident, IncidentStatus, StatusUpdate
 from bot.incidents.channel import IncidentChannel
 from bot.incidents.public_text import leak_problem
-from bot.incidents.service import IncidentService, reminder_at
+from bot.incidents.service import IncidentService, PreparedIncident, reminder_at
 from bot.incidents.status_page_sync import StatusPageSync
 from bot.incidents.timers import StatusReminder
 from bot.ticket_card.service import TicketCard
@@ -37,6 +37,19 @@ class StatusDraft:
     status: IncidentStatus | None
     message: str
     reason: str | None
+
+
+class _AlreadyRecorded(Exception):
+    """The same modal was submitted twice."""
+
+
+@dataclass(frozen=True)
+class RecordedUpdate:
+    """A status update stored and not yet announced; `reopened` when it re-opened a resolved incident."""
+
+    before: Incident
+    update: StatusUpdate
+    reopened: PreparedIncident | None
 
 
 def status_errors(draft: StatusDraft, incident: Incident, *, leak: str | None) -> dict[str, str]:
@@ -97,40 +110,61 @@ class StatusCadence:
         ticket = await self._card.get(incident.ticket_number)
         return status_errors(draft, incident, leak=leak_problem(draft.message, ticket=ticket))
 
-    async def publish(self, incident_id: int, draft: StatusDraft, *, by: str, submission_key: str) -> Incident:
-        """Records the update once, then tells the status page, the channel, the topic and the card."""
-        assert draft.status is not None
+    async def record(self, incident_id: int, draft: StatusDraft, *, by: str,
+                     submission_key: str) -> RecordedUpdate | None:
+        """Records the update once, before the modal closes, so the next submission is checked against it.
+
+        None when the same modal was submitted twice. A resolved incident moved back re-opens: a new round
+        pages again under a new dedup_key and opens a new public incident (announce runs its steps).
+        """
         before = await self._incidents.get(incident_id)
-        if before.status is IncidentStatus.RESOLVED and draft.status is not IncidentStatus.RESOLVED:
-            # Re-opened: a new round pages again under a new dedup_key and opens a new public incident.
-            reopened = await self._incidents.open_for(await self._card.get(before.ticket_number), by)
-            incident_id, before = reopened.id, reopened
+        try:
+            return await self._record(before, draft, by=by, submission_key=submission_key)
+        except _AlreadyRecorded:
+            return None
+
+    async def _record(self, before: Incident, draft: StatusDraft, *, by: str, submission_key: str) -> RecordedUpdate:
+        assert draft.status is not None
         now = self._clock.now()
-        update = StatusUpdate(incident_id=incident_id, status=draft.status, message=draft.message.strip(),
-                              posted_by=by, posted_at=now, reason=draft.reason)
         async with self._sessions.begin() as session:
+            reopened = None
+            if before.status is IncidentStatus.RESOLVED and draft.status is not IncidentStatus.RESOLVED:
+                reopened = await self._incidents.prepare(session, await self._card.get(before.ticket_number), by)
+                before = reopened.incident
+            update = StatusUpdate(incident_id=before.id, status=draft.status, message=draft.message.strip(),
+                                  posted_by=by, posted_at=now, reason=draft.reason)
             if not await repo.record_status_update(session, update_=update, submission_key=submission_key):
-                return before  # the same modal submitted twice
-            await timers.cancel_timers(session, now=now, kinds=[StatusReminder.kind], incident_id=incident_id)
+                raise _AlreadyRecorded  # rolls back a re-opening prepared for the duplicate
+            await timers.cancel_timers(session, now=now, kinds=[StatusReminder.kind], incident_id=before.id)
             if draft.status is not IncidentStatus.RESOLVED:
                 # Keyed by the update itself: a cancelled reminder with the same due time must not block this one.
-                await schedule(session, StatusReminder(incident_id, f"after:{submission_key}"),
+                await schedule(session, StatusReminder(before.id, f"after:{submission_key}"),
                                due_at=now + self._config.incident.status_update_every)
             await audit.append_audit_event(session, ticket_number=before.ticket_number, action="status_update",
                                            actor=by, at=now, before={"status": before.status.value},
                                            after={"status": draft.status.value, "reason": draft.reason})
+        return RecordedUpdate(before=before, update=update, reopened=reopened)
+
+    async def announce(self, recorded: RecordedUpdate | None) -> Incident | None:
+        """Tells the status page, the channel, the topic and the card about a recorded update."""
+        if recorded is None:
+            return None
+        before, update = recorded.before, recorded.update
+        if recorded.reopened is not None:
+            # The new round's steps ran just now; its status before this update is still the recorded one.
+            before = replace(before, steps=(await self._incidents.run_prepared(recorded.reopened)).steps)
         published = await self._sync.publish(before, update)
-        incident = await self._incidents.get(incident_id)
+        incident = await self._incidents.get(before.id)
         ticket = await self._card.get(incident.ticket_number)
         where = self._sync.status_page.name if published else blocks.nowhere_yet(published_note(before))
         await self._channel.say(incident, blocks.status_update_posted(
-            before, status=draft.status, message=update.message, by=by, published_to=where,
-            reason=draft.reason if draft.status.order < before.status.order else None), "Status update")
+            before, status=update.status, message=update.message, by=update.posted_by, published_to=where,
+            reason=update.reason if update.status.order < before.status.order else None), "Status update")
         await self._channel.set_topic(incident, ticket)
         await self._channel.update_kickoff(incident, ticket)
         await self._card.refresh(ticket.number)
-        if draft.status is IncidentStatus.RESOLVED:
-            await self._resolve(incident, by=by)
+        if update.status is IncidentStatus.RESOLVED:
+            await self._resolve(incident, by=update.posted_by)
         return incident
 
     async def _resolve(self, incident: Incident, *, by: str) -> None:

@@ -115,8 +115,9 @@ async def test_reopened_incident_pages_again_with_a_new_dedup_key(
     from bot.domain import IncidentStatus
     from bot.incidents.status_updates import StatusDraft
 
-    await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.RESOLVED, "All good again.", None),
-                              by=COMMANDER.user_id, submission_key="resolve-1")
+    resolved = StatusDraft(IncidentStatus.RESOLVED, "All good again.", None)
+    await bot.cadence.announce(await bot.cadence.record(incident.id, resolved, by=COMMANDER.user_id,
+                                                        submission_key="resolve-1"))
     ticket = await bot.tickets.get(1)
     reopened = await bot.incidents.open_for(ticket, COMMANDER.user_id)
     assert reopened.generation == 2 and reopened.channel_id == channel.id
@@ -221,8 +222,9 @@ async def test_an_update_posted_while_the_status_page_was_down_reaches_it_when_t
     channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=15)
     await _failure_notice(sandbox, channel.id, "Status page")
     incident = await _incident(bot)
-    await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.IDENTIFIED, "We found the cause.", None),
-                              by=COMMANDER.user_id, submission_key="while-down")
+    identified = StatusDraft(IncidentStatus.IDENTIFIED, "We found the cause.", None)
+    await bot.cadence.announce(await bot.cadence.record(incident.id, identified, by=COMMANDER.user_id,
+                                                        submission_key="while-down"))
     clock.advance(timedelta(minutes=1))
     await bot.timers.fire_due()
     public = next(iter(statuspage.incidents.values()))

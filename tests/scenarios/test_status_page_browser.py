@@ -60,9 +60,9 @@ async def test_the_built_in_status_page_reads_well_on_a_phone(
     from bot.domain import IncidentStatus
     from bot.incidents.status_updates import StatusDraft
 
-    await bot.cadence.publish(incident.id, StatusDraft(IncidentStatus.IDENTIFIED,
+    await bot.cadence.announce(await bot.cadence.record(incident.id, StatusDraft(IncidentStatus.IDENTIFIED,
                                                        "We found the cause & are deploying a fix <soon>.", None),
-                              by=COMMANDER.user_id, submission_key="browser-test")
+                              by=COMMANDER.user_id, submission_key="browser-test"))
 
     dom = (await _browse(f"{base}/status", tmp_path, "--dump-dom")).decode()
     assert "1 active incident" in dom
