@@ -93,7 +93,9 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
                       values=ticket_values(**{"What happened": "Billing > Invoices spins, then goes blank. "
                                               "Customer pasted: curl -H 'Authorization: Bearer sk_live_51Habc123456'"}))
     card = await _settle(sandbox, lambda: next(iter(sandbox.history("C0TRIAGE01")), None))
-    await _settle(sandbox, lambda: len(sandbox.history("C0TRIAGE01", thread_ts=card.ts)) >= 2)
+    # A SEV2 pages on-call after the card is up; wait for that note so it stays in this chapter.
+    await _settle(sandbox, lambda: any("Paged on-call" in str(m.blocks)
+                                       for m in sandbox.history("C0TRIAGE01", thread_ts=card.ts)))
     story.show_slack()
 
     await story.later(bot, timedelta(minutes=48), "48 minutes later: 80% of the 1-hour first-response window")
