@@ -163,3 +163,34 @@ class Call:
     at: float
     ok: bool
     error: str | None
+
+
+@dataclass
+class LogEntry:
+    """A snapshot for the transcript; Message objects mutate on edit, the transcript must not."""
+
+    kind: str
+    channel: str
+    user: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    note: str = ""
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Trigger:
+    issued_at: float
+    user: str | None
+    view_id: str | None
+    used: bool = False
+
+
+@dataclass
+class ResponseTarget:
+    channel: str
+    user: str
+    message_ts: str | None
+    is_ephemeral: bool
+    uses: int = 0

@@ -1,15 +1,25 @@
-"""The workspace the Slack sandbox emulates: directory, channels, messages, views, triggers, response URLs."""
+"""The workspace the Slack sandbox emulates: what it holds (directory, channels, messages, views, triggers) and
+how recording changes it. Lookups (slack_lookups.py) and Web API families (slack_api.py) build on it."""
 
 from __future__ import annotations
 
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.slack_limits import MAX_MESSAGE_BLOCKS, check_blocks, with_generated_ids
-from bot.sandbox.slack_models import Call, Channel, Ephemeral, Message, TsClock, User, View, slack_id
+from bot.sandbox.slack_models import (
+    Call,
+    Channel,
+    Ephemeral,
+    LogEntry,
+    Message,
+    ResponseTarget,
+    Trigger,
+    TsClock,
+    User,
+    View,
+)
 
 
 class ApiFailure(Exception):
@@ -30,37 +40,6 @@ class ApiFailure(Exception):
         self.headers = dict(headers or {})
 
 
-@dataclass
-class Trigger:
-    issued_at: float
-    user: str | None
-    view_id: str | None
-    used: bool = False
-
-
-@dataclass
-class ResponseTarget:
-    channel: str
-    user: str
-    message_ts: str | None
-    is_ephemeral: bool
-    uses: int = 0
-
-
-@dataclass
-class LogEntry:
-    """A snapshot for the transcript; Message objects mutate on edit, the transcript must not."""
-
-    kind: str
-    channel: str
-    user: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None = None
-    note: str = ""
-    at: float = field(default_factory=time.time)
-
-
 class SlackState:
     def __init__(
         self,
@@ -70,6 +49,7 @@ class SlackState:
         trigger_ttl: float = 3.0,
         bot_user_id: str = "U0SUPPORTBOT",
     ) -> None:
+        # Every attribute the sandbox keeps is set here, so one place shows all the state the mixins share.
         self.bot_token = bot_token
         self.app_tokens: set[str] = set()  # app-level tokens (xapp-…), good for apps.connections.open only
         self.team_id = team_id
@@ -123,7 +103,7 @@ class SlackState:
             member_list.append(self.bot_user_id)
         self.channels[channel_id] = Channel(channel_id, name, is_private=is_private, members=member_list)
 
-    # -- triggers and response URLs ------------------------------------------------------------------------
+    # -- triggers ------------------------------------------------------------------------------------------
     def issue_trigger_id(self, user_id: str | None = None, *, view_id: str | None = None) -> str:
         trigger_id = f"{secrets.randbelow(10**10)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
         self._triggers[trigger_id] = Trigger(time.monotonic(), user_id, view_id)
@@ -137,76 +117,6 @@ class SlackState:
         if trigger.used or time.monotonic() - trigger.issued_at > self.trigger_ttl:
             raise ApiFailure("expired_trigger_id")
         return trigger
-
-    def response_url_key(
-        self, channel: str, user: str, *, message_ts: str | None = None, is_ephemeral: bool = False
-    ) -> str:
-        key = secrets.token_urlsafe(12)
-        self._response_targets[key] = ResponseTarget(channel, user, message_ts, is_ephemeral)
-        return key
-
-    def deliver_response(self, key: str, payload: Mapping[str, Any]) -> tuple[int, str]:
-        """What Slack does with a response_url post (or a non-empty slash-command ack); (status, body)."""
-        target = self._response_targets.get(key)
-        if target is None:
-            return 404, "no_service"
-        target.uses += 1
-        if target.uses > 5:  # Slack honours a response_url at most five times
-            return 404, "used_url"
-        self.calls.append(Call("response_url", dict(payload), time.time(), True, None))
-        if payload.get("delete_original"):
-            return self._delete_original(target)
-        text = payload.get("text") or ""
-        blocks = payload.get("blocks") or []
-        if not isinstance(text, str) or not isinstance(blocks, list) or (not text and not blocks):
-            return 400, "no_text"
-        if check_blocks(blocks, "/blocks", max_blocks=MAX_MESSAGE_BLOCKS):
-            return 400, "invalid_blocks"
-        blocks = with_generated_ids(blocks)
-        thread_ts = payload.get("thread_ts")
-        if payload.get("replace_original") and target.message_ts:
-            self._replace_original(target, text, blocks)
-        elif payload.get("response_type") == "in_channel":
-            self.record_message(target.channel, text, blocks, thread_ts, self.bot_user_id)
-        else:
-            self.record_ephemeral(target.channel, target.user, text, blocks, thread_ts, self.bot_user_id)
-        return 200, "ok"
-
-    def _delete_original(self, target: ResponseTarget) -> tuple[int, str]:
-        if target.is_ephemeral:
-            self.ephemerals = [e for e in self.ephemerals if e.ts != target.message_ts]
-        else:
-            message = self.find_message(target.channel, target.message_ts)
-            if message is None:
-                return 404, "message_not_found"
-            self.messages.remove(message)
-            self.log.append(
-                LogEntry(
-                    "delete", message.channel, message.user, message.text, message.blocks, message.thread_ts
-                )
-            )
-        return 200, "ok"
-
-    def _replace_original(self, target: ResponseTarget, text: str, blocks: list[dict[str, Any]]) -> None:
-        if target.is_ephemeral:
-            for ephemeral in self.ephemerals:
-                if ephemeral.ts == target.message_ts:
-                    ephemeral.text, ephemeral.blocks = text, blocks
-                    self.log.append(
-                        LogEntry(
-                            "ephemeral",
-                            ephemeral.channel,
-                            ephemeral.sender,
-                            text,
-                            blocks,
-                            ephemeral.thread_ts,
-                            note=ephemeral.user,
-                        )
-                    )
-            return
-        message = self.find_message(target.channel, target.message_ts)
-        if message is not None:
-            self.edit_message(message, text, blocks)
 
     # -- recording -----------------------------------------------------------------------------------------
     def record_message(
@@ -250,48 +160,3 @@ class SlackState:
         view.closed = True
         title = (view.view.get("title") or {}).get("text", "")
         self.log.append(LogEntry("modal", "", view.user, title, [], note="closed"))
-
-    # -- queries -------------------------------------------------------------------------------------------
-    def history(self, channel: str, *, thread_ts: str | None = None) -> list[Message]:
-        in_channel = [m for m in self.messages if m.channel == channel]
-        if thread_ts is None:
-            return [m for m in in_channel if m.thread_ts is None or m.thread_ts == m.ts]
-        return [m for m in in_channel if m.thread_ts == thread_ts and m.ts != thread_ts]
-
-    def channel_by_name(self, name: str) -> Channel | None:
-        wanted = name.removeprefix("#")
-        return next((c for c in self.channels.values() if c.name == wanted and not c.is_im), None)
-
-    def calls_to(self, method: str) -> list[Call]:
-        return [c for c in self.calls if c.method == method]
-
-    def latest_view_for(self, user_id: str) -> View | None:
-        for view_id in reversed(self._view_order):
-            view = self.views[view_id]
-            if view.user == user_id:
-                return view
-        return None
-
-    def find_message(self, channel: str, ts: str | None) -> Message | None:
-        return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
-
-    def open_view_stack(self, root_view_id: str) -> list[View]:
-        return [v for v in self.views.values() if v.root_view_id == root_view_id and not v.closed]
-
-    def resolve_channel(self, ref: Any, *, allow_dm: bool = False) -> Channel:
-        if not isinstance(ref, str) or not ref:
-            raise ApiFailure("channel_not_found")
-        if ref in self.channels:
-            return self.channels[ref]
-        by_name = self.channel_by_name(ref)
-        if by_name is not None:
-            return by_name
-        if allow_dm and ref in self.users:
-            # chat.postMessage to a user id opens (or reuses) the bot's DM with that user, as Slack does.
-            existing = next((c for c in self.channels.values() if c.is_im and ref in c.members), None)
-            if existing is not None:
-                return existing
-            dm = Channel(slack_id("D"), ref, is_private=True, members=[self.bot_user_id, ref], is_im=True)
-            self.channels[dm.id] = dm
-            return dm
-        raise ApiFailure("channel_not_found")
