@@ -3,28 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections import deque
-from typing import Protocol, Self, TypeVar
+from typing import Self
 
 from aiohttp import web
-
-
-class _Counted(Protocol):
-    remaining: int
-
-
-FaultT = TypeVar("FaultT", bound=_Counted)
-
-
-def take_fault(faults: deque[FaultT]) -> FaultT | None:
-    """The next injected fault, used up after as many requests as it was set for."""
-    if not faults:
-        return None
-    fault = faults[0]
-    fault.remaining -= 1
-    if fault.remaining <= 0:
-        faults.popleft()
-    return fault
 
 
 class LocalServer(abc.ABC):

@@ -10,43 +10,33 @@ connections) and latency can be injected to exercise the bot's retry logic.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.sandbox.local_server import LocalServer, take_fault
+from bot.sandbox.faults import FaultInjection, SlidingWindowLimit
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.statuspage_rules import incident_error
 from bot.sandbox.statuspage_wire import (
     _BODY,
     AUTH_ERROR,
-    DROP_CONNECTION,
     NOT_FOUND_ERROR,
     RATE_LIMIT_ERROR,
     PublicIncident,
     ReceivedRequest,
-    _as_bool,
-    _components,
     _error,
-    _Failure,
     _failure_response,
-    _impact,
     _incident_fields,
-    _new_id,
-    _now,
     _paginate,
     _parse_body,
-    _RateLimiter,
     _searchable,
-    _stamp_status,
-    _validate,
 )
 
 
-class StatuspageStandIn(LocalServer):
+class StatuspageStandIn(FaultInjection, LocalServer):
     """An aiohttp server that behaves like ``https://api.statuspage.io/v1`` for one page's incidents."""
 
     def __init__(
@@ -59,14 +49,13 @@ class StatuspageStandIn(LocalServer):
     ) -> None:
         """``rate_window`` is the span the rate is measured over; Statuspage measures 1 request/second on a
         60-second rolling window, so pass 60 to allow its bursts, or keep 1 to catch any burst at all."""
+        super().__init__()
         self.api_key = api_key
         self.page_id = page_id
         self.incidents: dict[str, PublicIncident] = {}
         self.requests: list[ReceivedRequest] = []
-        self._limiter: _RateLimiter | None = None
+        self._limiter: SlidingWindowLimit | None = None
         self.rate_limit(requests_per_second, window=rate_window)
-        self._latency = 0.0
-        self._failures: deque[_Failure] = deque()
         self._changed = asyncio.Condition()
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -110,46 +99,30 @@ class StatuspageStandIn(LocalServer):
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: predicate(self))
 
-    # -- fault injection ---------------------------------------------------------------------------------
-
-    def set_latency(self, seconds: float) -> None:
-        self._latency = max(0.0, seconds)
-
-    def fail_next(self, status: int, *, times: int = 1, retry_after: int | None = None) -> None:
-        """Answer the next ``times`` requests with ``status`` (e.g. 500/502/503, 420/429) unprocessed.
-
-        ``status=0`` drops the connection without answering. ``retry_after`` adds a Retry-After header; the
-        built-in rate limiter always sends one, as Statuspage does.
-        """
-        if status != DROP_CONNECTION and not 400 <= status <= 599:
-            raise ValueError(f"fail_next needs an error status or 0, got {status}")
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        self._failures.append(_Failure(status, times, retry_after))
+    # -- fault injection (set_latency, fail_next and clear_faults come from FaultInjection) --------------
 
     def rate_limit(self, requests_per_second: float | None, *, window: float = 1.0) -> None:
-        """Change the per-key request rate (None: unlimited); the window starts afresh."""
-        self._limiter = None if requests_per_second is None else _RateLimiter(requests_per_second, window)
+        """Change the per-key request rate (None: unlimited); the window starts afresh.
 
-    def clear_faults(self) -> None:
-        """Drop the injected faults still pending: the service is healthy again, its incidents kept."""
-        self._failures.clear()
+        The built-in limiter always sends Retry-After, as Statuspage does.
+        """
+        self._limiter = (
+            None if requests_per_second is None else SlidingWindowLimit.per_second(requests_per_second, window)
+        )
 
     def reset(self) -> None:
         """Forget incidents, requests and pending faults, keeping the server and its settings."""
         self.incidents.clear()
         self.requests.clear()
-        self._failures.clear()
+        self.clear_faults()
         if self._limiter is not None:
-            self._limiter = _RateLimiter(self._limiter.capacity / self._limiter.window, self._limiter.window)
+            self._limiter.clear()
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         raw = await request.read()
-        if self._latency:
-            await asyncio.sleep(self._latency)
         try:
             body = _parse_body(raw, request.content_type)
         except ValueError:
@@ -158,22 +131,12 @@ class StatuspageStandIn(LocalServer):
         else:
             parse_failed = False
         request[_BODY] = body
-
-        failure = take_fault(self._failures)
-        if failure is not None and failure.status == DROP_CONNECTION:
-            await self._record(request, body, 0)
-            if request.transport is not None:
-                request.transport.abort()
-            # Nothing reaches the client: the transport is gone.
-            return web.Response(status=500)
-
-        response: web.StreamResponse
-        if failure is not None:
-            response = _failure_response(failure)
-        else:
-            response = await self._answer(request, handler, parse_failed)
-        await self._record(request, body, response.status)
-        return response
+        return await self._with_faults(
+            request,
+            answer=lambda: self._answer(request, handler, parse_failed),
+            refuse=_failure_response,
+            record=lambda status: self._record(request, body, status),
+        )
 
     async def _answer(self, request: web.Request, handler: Handler, parse_failed: bool) -> web.StreamResponse:
         key = self._presented_key(request)
@@ -240,31 +203,10 @@ class StatuspageStandIn(LocalServer):
         fields = _incident_fields(request[_BODY])
         if fields is None:
             return _error(400, "param is missing or the value is empty: incident")
-        status = fields.get("status", "investigating")
-        problem = _validate(fields, creating=True)
+        problem = incident_error(fields, creating=True)
         if problem:
             return _error(422, problem)
-        components = _components(fields)
-        now = _now()
-        incident = PublicIncident(
-            id=_new_id(),
-            name=fields["name"].strip(),
-            status=status,
-            impact="none",
-            body_history=[],
-            created_at=now,
-            updated_at=now,
-            resolved_at=None,
-            shortlink=f"https://stspg.io/{secrets.token_hex(5)[:9]}",
-            page_id=self.page_id,
-            impact_override=fields.get("impact_override"),
-            deliver_notifications=_as_bool(fields.get("deliver_notifications", True)),
-            metadata=dict(fields.get("metadata") or {}),
-        )
-        incident.impact = _impact(incident.impact_override, components)
-        self._add_update(incident, status, str(fields.get("body") or ""), components, fields, now)
-        incident.components.update(components)
-        _stamp_status(incident, status, now)
+        incident = PublicIncident.open(fields, self.page_id)
         self.incidents[incident.id] = incident
         return web.json_response(incident.to_json(), status=201)
 
@@ -275,57 +217,8 @@ class StatuspageStandIn(LocalServer):
         fields = _incident_fields(request[_BODY])
         if fields is None:
             return _error(400, "param is missing or the value is empty: incident")
-        problem = _validate(fields, creating=False)
+        problem = incident_error(fields, creating=False)
         if problem:
             return _error(422, problem)
-        now = _now()
-        if "name" in fields:
-            incident.name = fields["name"].strip()
-        if "impact_override" in fields:
-            incident.impact_override = fields["impact_override"]
-        if "metadata" in fields:
-            incident.metadata = dict(fields["metadata"] or {})
-        components = _components(fields)
-        status = fields.get("status", incident.status)
-        # A new incident update is posted when the status or message changes, as in Statuspage's UI.
-        if "status" in fields or "body" in fields or components:
-            self._add_update(incident, status, str(fields.get("body") or ""), components, fields, now)
-        incident.components.update(components)
-        incident.impact = _impact(incident.impact_override, incident.components)
-        incident.status = status
-        _stamp_status(incident, status, now)
-        incident.updated_at = now
+        incident.apply(fields)
         return web.json_response(incident.to_json())
-
-    def _add_update(
-        self,
-        incident: PublicIncident,
-        status: str,
-        body: str,
-        components: dict[str, str],
-        fields: dict[str, Any],
-        now: str,
-    ) -> None:
-        affected = [
-            {"code": cid, "name": cid, "old_status": incident.components.get(cid, "operational"),
-             "new_status": new}
-            for cid, new in components.items()
-        ]
-        incident.updates.append(
-            {
-                "id": _new_id(),
-                "incident_id": incident.id,
-                "status": status,
-                "body": body,
-                "created_at": now,
-                "updated_at": now,
-                "display_at": now,
-                "affected_components": affected or None,
-                "deliver_notifications": _as_bool(fields.get("deliver_notifications", True)),
-                "custom_tweet": None,
-                "tweet_id": None,
-                "twitter_updated_at": None,
-                "wants_twitter_update": False,
-            }
-        )
-        incident.body_history.append({"status": status, "body": body, "at": now})

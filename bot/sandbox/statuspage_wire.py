@@ -1,26 +1,20 @@
-"""Statuspage's wire format for the stand-in: incident records, validation, bodies and error answers."""
+"""Statuspage's wire format for the stand-in: incident records and how requests change them, bodies, errors."""
 
 from __future__ import annotations
 
 import json
-import math
 import secrets
 import string
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-REALTIME_STATUSES = ("investigating", "identified", "monitoring", "resolved")
-IMPACTS = ("none", "maintenance", "minor", "major", "critical")
-COMPONENT_STATUSES = (
-    "operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage",
-)
+from bot.sandbox.faults import Failure, status_phrase
+from bot.sandbox.statuspage_rules import IMPACTS
+
 # How Statuspage derives an incident's impact from the worst status it sets on a component.
 _IMPACT_OF_COMPONENT_STATUS = {
     "operational": "none",
@@ -29,14 +23,11 @@ _IMPACT_OF_COMPONENT_STATUS = {
     "partial_outage": "major",
     "major_outage": "critical",
 }
-MAX_NAME_LEN = 255
-MAX_BODY_LEN = 25000
 MAX_PER_PAGE = 100
 
 AUTH_ERROR = "Couldn't authenticate you"
 NOT_FOUND_ERROR = "The requested resource could not be found."
 RATE_LIMIT_ERROR = "Rate limit exceeded"
-DROP_CONNECTION = 0
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 # The parsed request body, handed from the middleware to the route handlers.
 _BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
@@ -72,6 +63,79 @@ class PublicIncident:
     metadata: dict[str, Any] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)  # wire-format incident_updates, oldest first
 
+    @classmethod
+    def open(cls, fields: dict[str, Any], page_id: str) -> PublicIncident:
+        """The incident ``POST .../incidents`` creates from valid ``incident`` fields."""
+        status = fields.get("status", "investigating")
+        components = _components(fields)
+        now = _now()
+        incident = cls(
+            id=_new_id(),
+            name=fields["name"].strip(),
+            status=status,
+            impact="none",
+            body_history=[],
+            created_at=now,
+            updated_at=now,
+            resolved_at=None,
+            shortlink=f"https://stspg.io/{secrets.token_hex(5)[:9]}",
+            page_id=page_id,
+            impact_override=fields.get("impact_override"),
+            deliver_notifications=_as_bool(fields.get("deliver_notifications", True)),
+            metadata=dict(fields.get("metadata") or {}),
+        )
+        incident.impact = _impact(incident.impact_override, components)
+        incident._add_update(status, components, fields, now)
+        incident.components.update(components)
+        _stamp_status(incident, status, now)
+        return incident
+
+    def apply(self, fields: dict[str, Any]) -> None:
+        """Change the incident as ``PATCH``/``PUT .../incidents/{id}`` does with valid ``incident`` fields."""
+        now = _now()
+        if "name" in fields:
+            self.name = fields["name"].strip()
+        if "impact_override" in fields:
+            self.impact_override = fields["impact_override"]
+        if "metadata" in fields:
+            self.metadata = dict(fields["metadata"] or {})
+        components = _components(fields)
+        status = fields.get("status", self.status)
+        # A new incident update is posted when the status or message changes, as in Statuspage's UI.
+        if "status" in fields or "body" in fields or components:
+            self._add_update(status, components, fields, now)
+        self.components.update(components)
+        self.impact = _impact(self.impact_override, self.components)
+        self.status = status
+        _stamp_status(self, status, now)
+        self.updated_at = now
+
+    def _add_update(self, status: str, components: dict[str, str], fields: dict[str, Any], now: str) -> None:
+        body = str(fields.get("body") or "")
+        affected = [
+            {"code": cid, "name": cid, "old_status": self.components.get(cid, "operational"),
+             "new_status": new}
+            for cid, new in components.items()
+        ]
+        self.updates.append(
+            {
+                "id": _new_id(),
+                "incident_id": self.id,
+                "status": status,
+                "body": body,
+                "created_at": now,
+                "updated_at": now,
+                "display_at": now,
+                "affected_components": affected or None,
+                "deliver_notifications": _as_bool(fields.get("deliver_notifications", True)),
+                "custom_tweet": None,
+                "tweet_id": None,
+                "twitter_updated_at": None,
+                "wants_twitter_update": False,
+            }
+        )
+        self.body_history.append({"status": status, "body": body, "at": now})
+
     def to_json(self) -> dict[str, Any]:
         """The incident object as Statuspage returns it."""
         return {
@@ -106,76 +170,6 @@ class PublicIncident:
             "scheduled_auto_in_progress": False,
             "scheduled_auto_completed": False,
         }
-
-
-@dataclass
-class _Failure:
-    status: int
-    remaining: int
-    retry_after: int | None
-
-
-class _RateLimiter:
-    """Sliding-window limit per API key; only requests it lets through count against the window."""
-
-    def __init__(self, requests_per_second: float, window: float) -> None:
-        if requests_per_second <= 0 or window <= 0:
-            raise ValueError("requests_per_second and window must be positive")
-        capacity = requests_per_second * window
-        if capacity < 1:
-            # A sub-1 rate cannot be expressed in the window; widen it until one request fits.
-            window, capacity = 1 / requests_per_second, 1
-        self.window = window
-        self.capacity = int(capacity)
-        self._seen: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str) -> int | None:
-        """None if the request may go ahead (and counts it), else the whole seconds to wait."""
-        now = time.monotonic()
-        seen = self._seen.setdefault(key, deque())
-        while seen and now - seen[0] >= self.window:
-            seen.popleft()
-        if len(seen) >= self.capacity:
-            return max(1, math.ceil(seen[0] + self.window - now))
-        seen.append(now)
-        return None
-
-
-def _validate(fields: dict[str, Any], *, creating: bool) -> str | None:
-    if creating or "name" in fields:
-        name = fields.get("name")
-        if not isinstance(name, str) or not name.strip():
-            return "Name can't be blank"
-        if len(name) > MAX_NAME_LEN:
-            return f"Name is too long (maximum is {MAX_NAME_LEN} characters)"
-    if "status" in fields and fields["status"] not in REALTIME_STATUSES:
-        return "Status is not included in the list"
-    body = fields.get("body")
-    if body is not None and not isinstance(body, str):
-        return "Body must be a string"
-    if isinstance(body, str) and len(body) > MAX_BODY_LEN:
-        return f"Body is too long (maximum is {MAX_BODY_LEN} characters)"
-    override = fields.get("impact_override")
-    if override is not None and override not in IMPACTS:
-        return "Impact override is not included in the list"
-    metadata = fields.get("metadata")
-    if metadata is not None and (
-        not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values())
-    ):
-        return "Metadata top-level values must be objects"
-    components = fields.get("components")
-    if components is not None:
-        if not isinstance(components, dict):
-            return "Components must be a map of component id to status"
-        for value in components.values():
-            if value not in COMPONENT_STATUSES:
-                return "Component status is not included in the list"
-    component_ids = fields.get("component_ids")
-    if component_ids is not None and (
-        not isinstance(component_ids, list) or not all(isinstance(c, str) for c in component_ids)
-    ):
-        return "Component ids must be a list of component ids"
-    return None
 
 
 def _components(fields: dict[str, Any]) -> dict[str, str]:
@@ -260,11 +254,9 @@ def _searchable(incident: PublicIncident) -> str:
     return " ".join([incident.name, incident.status, *(u["body"] for u in incident.body_history)]).lower()
 
 
-def _failure_response(failure: _Failure) -> web.Response:
-    headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
-    if failure.status in (420, 429):
-        return _error(failure.status, RATE_LIMIT_ERROR, headers=headers)
-    return _error(failure.status, _reason(failure.status), headers=headers)
+def _failure_response(failure: Failure) -> web.Response:
+    message = RATE_LIMIT_ERROR if failure.status in (420, 429) else _reason(failure.status)
+    return _error(failure.status, message, headers=failure.headers)
 
 
 def _error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
@@ -274,10 +266,7 @@ def _error(status: int, message: str, *, headers: dict[str, str] | None = None) 
 def _reason(status: int) -> str:
     if status == 420:
         return "Enhance Your Calm"
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+    return status_phrase(status)
 
 
 def _as_bool(value: Any) -> bool:
