@@ -5,6 +5,13 @@ from __future__ import annotations
 import enum
 
 
+class Command(enum.StrEnum):
+    """The slash commands `manifest.yml` declares (none may be one of Slack's built-in commands)."""
+
+    TICKET = "/ticket"
+    INCIDENT_STATUS = "/incident-status"
+
+
 class Callback(enum.StrEnum):
     """Callback IDs of the bot's modals, so a submission reaches the handler that opened it."""
 

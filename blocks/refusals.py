@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from blocks.text import user, usergroup
 
 
@@ -10,8 +12,24 @@ def agents_only(group_id: str, action: str) -> str:
     return f"Only members of {usergroup(group_id)} can {action}."
 
 
-def commanders_only(commander: str | None, group_id: str) -> str:
-    """Tells someone that only the commander and incident commanders may post status updates, and why."""
+class CommanderAction(enum.StrEnum):
+    """What only the commander and the incident commanders may do, in the words a refusal names."""
+
+    POST_STATUS = "post status updates"
+    TAKE_COMMAND = "take command of this incident"
+    GIVE_UP = "give up on an incident step"
+
+
+_WHY = {CommanderAction.POST_STATUS: ": customers read them"}
+
+
+def commanders_only(commander: str | None, group_id: str, action: CommanderAction) -> str:
+    """Tells someone that only the commander and incident commanders may take this action, and why."""
     who = f"{user(commander)} (the commander)" if commander else "the commander"
-    return (f"Only {who} and members of {usergroup(group_id)} can post status updates: customers read them. "
+    return (f"Only {who} and members of {usergroup(group_id)} can {action}{_WHY.get(action, '')}. "
             "Ask in this channel instead.")
+
+
+def incident_channel_only(command: str) -> str:
+    """Tells someone who typed an incident command elsewhere where it works."""
+    return f"`{command}` works in an incident channel (#incident-…). Use it there to update the status page."

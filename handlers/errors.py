@@ -9,11 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core.errors import SupportbotError
+from bot.core.errors import NotAllowed, SupportbotError
 from bot.core.views import view_metadata
 from bot.core.web import ANSWERS, RESPONDED, AnswerGate
 
@@ -39,13 +41,40 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
         log.error("unexpected error in a listener", exc_info=error)
         text = "Something went wrong on our side and was logged. Try again, or tell the supportbot team."
     user, channel = _where(body)
-    if not user or not channel:
-        log.warning("could not show an error to the user (no channel to show it in): %s", type(error).__name__)
+    if user and channel:
+        try:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as exc:  # not in the channel, say: the response_url still reaches them
+            log.warning("could not show an error to %s in the channel: %s", user, exc.response.get("error"))
+    if await _tell_through_response_url(body, text):
         return
+    log.warning("could not show an error to the user (no channel or response_url reached them): %s",
+                type(error).__name__)
+
+
+async def _tell_through_response_url(body: dict[str, Any], text: str) -> bool:
+    urls: list[dict[str, Any]] = body.get("response_urls") or []
+    url = body.get("response_url") or (urls[0].get("response_url") if urls else None)
+    if not isinstance(url, str) or not url:
+        return False
     try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except SlackApiError as exc:
-        log.warning("could not show an error to %s: %s", user, exc.response.get("error"))
+        answer = await AsyncWebhookClient(url, timeout=3).send(text=text, response_type="ephemeral",
+                                                                replace_original=False)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("could not reach a response_url: %s", type(exc).__name__)
+        return False
+    return answer.status_code == 200
+
+
+async def refused_inline(ack: Callable[..., Awaitable[Any]], field: str, check: Awaitable[None]) -> bool:
+    """Runs a permission check before a modal closes: a refusal is that field's inline error, nothing changes."""
+    try:
+        await check
+    except NotAllowed as refusal:
+        await ack(response_action="errors", errors={field: refusal.user_message})
+        return True
+    return False
 
 
 Listener = Callable[..., Awaitable[None]]

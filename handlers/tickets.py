@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.ids import Action, Callback, SeverityField, TicketField
+from blocks.ids import Action, Callback, Command, SeverityField, TicketField
 from blocks.ticket_modal import not_allowed_modal, severity_modal, ticket_modal, timezone_options
 from bot.core.clock import Clock
 from bot.core.errors import TicketNotSaved
@@ -16,12 +16,12 @@ from bot.core.views import state_value, view_metadata
 from bot.domain import Impact
 from bot.tickets.intake import TicketForm
 from bot.tickets.service import TicketService
-from handlers.errors import guarded
+from handlers.errors import guarded, refused_inline
 
 
 def register(app: AsyncApp) -> None:
     """Attaches `/ticket`, the intake and severity modals and the ticket card's buttons to the Bolt app."""
-    app.command("/ticket")(guarded(open_ticket_modal))
+    app.command(Command.TICKET.value)(guarded(open_ticket_modal))
     app.options(TicketField.CUSTOMER_TIMEZONE.value)(guarded(suggest_timezones))
     app.view(Callback.TICKET_SUBMIT.value)(guarded(file_ticket))
     app.action(Action.FIRST_RESPONSE.value)(guarded(mark_first_response))
@@ -48,6 +48,8 @@ async def suggest_timezones(ack: AsyncAck, payload: dict[str, Any]) -> None:
 async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService,
                       clock: Clock) -> None:
     """Intake modal submission: inline field errors, or stores the ticket and posts its card (SEV1: incident)."""
+    if await refused_inline(ack, TicketField.SUMMARY.value, tickets.require_agent(body["user"]["id"], "file tickets")):
+        return
     form = TicketForm.parse(view, now=clock.now())
     if form.errors:
         await ack(response_action="errors", errors=dict(form.errors))
@@ -82,6 +84,9 @@ async def open_severity_modal(ack: AsyncAck, body: dict[str, Any], action: dict[
 
 async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], tickets: TicketService) -> None:
     """Change-severity modal submission: asks for impact and reason, or re-classifies the ticket."""
+    if await refused_inline(ack, SeverityField.REASON.value,
+                            tickets.require_agent(body["user"]["id"], "change a ticket's severity")):
+        return
     impact = state_value(view, SeverityField.IMPACT.value)
     reason = (state_value(view, SeverityField.REASON.value) or "").strip()
     if impact not in Impact._value2member_map_ or not reason:

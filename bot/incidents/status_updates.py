@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import incident as blocks
 from blocks.ids import StatusField
-from blocks.refusals import commanders_only
+from blocks.refusals import CommanderAction, commanders_only
 from blocks.text import section
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
@@ -82,13 +82,13 @@ class StatusCadence:
         self._card = card
         self._sync = sync
 
-    async def require_commander(self, incident: Incident, user_id: str) -> None:
-        """NotAllowed unless the user is the commander or one of the incident commanders."""
+    async def require_commander(self, incident: Incident, user_id: str, action: CommanderAction) -> None:
+        """NotAllowed, naming the action, unless the user is the commander or one of the incident commanders."""
         if user_id == incident.commander:
             return
         group = self._config.slack.incident_commanders
         if not await self._directory.is_member(user_id, group):
-            raise NotAllowed(commanders_only(incident.commander, group))
+            raise NotAllowed(commanders_only(incident.commander, group, action))
 
     async def take_command(self, incident_id: int, user_id: str) -> Incident:
         """Makes the user the commander, audited and said in the channel."""

@@ -127,7 +127,7 @@ async def test_only_commanders_may_post_and_leaks_are_refused_inline(
 
 
 async def test_status_command_outside_an_incident_channel_explains_itself(slack: SlackDriver) -> None:
-    response = await slack.slash_command(user_id=COMMANDER.user_id, command="/status", channel_id="C0GENERAL1")
+    response = await slack.slash_command(user_id=COMMANDER.user_id, command="/incident-status", channel_id="C0GENERAL1")
     assert response.status == 200 and "incident channel" in response.body
 
 
@@ -160,7 +160,7 @@ async def test_channel_name_taken_moves_to_the_next_free_name(
 async def test_status_command_in_the_incident_channel_opens_the_status_modal(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     channel, _ = await _open_incident(slack, sandbox)
-    response = await slack.slash_command(user_id=COMMANDER.user_id, command="/status", channel_id=channel.id,
+    response = await slack.slash_command(user_id=COMMANDER.user_id, command="/incident-status", channel_id=channel.id,
                                          channel_name=channel.name)
     assert response.status == 200 and not response.body
     view = await sandbox.wait_for(lambda: next((v for v in sandbox.views.values() if v.user == COMMANDER.user_id
