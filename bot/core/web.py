@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -16,7 +19,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
+
+from bot.core.payload_shape import is_ssl_check, malformed_reason
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +68,13 @@ class AnswerGate:
                 return
 
 
-def malformed_reason(body: object) -> str | None:
-    """Why a signed request, as Bolt parsed it, cannot be a Slack payload; None when it can."""
-    if not isinstance(body, dict):
-        return "the body is neither a JSON object nor a form"
-    if isinstance(body.get("type"), str):  # events, interactions and options requests all carry a type
-        return None
-    if "command" in body:
-        missing = [k for k in ("user_id", "trigger_id") if not body.get(k)]
-        return f"slash command without {', '.join(missing)}" if missing else None
-    return "neither a payload, a command nor an event"
-
-
 class SlackEndpoint:
     """`POST /slack/events`: checks Slack's signature and payload shape before any listener sees the request."""
 
     def __init__(self, app: AsyncApp, *, signing_secret: str, services: Mapping[str, Any]) -> None:
         self._app = app
         # Socket Mode needs no signing secret; then nothing arriving over HTTP can be verified, so all is 401.
-        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self._secret = signing_secret.encode()
         # Handed to listeners through Bolt's context on every request (cheaper than a middleware).
         self._services = dict(services)
         self.answers = AnswerGate()
@@ -97,18 +89,14 @@ class SlackEndpoint:
 
     async def _answer(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        try:
+        if not self._signed(raw, request.headers.get("X-Slack-Request-Timestamp", ""),
+                            request.headers.get("X-Slack-Signature", "")):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:  # signed by Slack but not text: a malformed request, not a forged one
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            body = None
-        try:
-            signed = body is not None and self._verifier is not None and self._verifier.is_valid(
-                body=body, timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-                signature=request.headers.get("X-Slack-Signature", ""))
-        except ValueError:  # a missing or non-numeric timestamp
-            signed = False
-        if not signed or body is None:
-            return web.json_response({"error": "invalid signature"}, status=401)
+            log.warning("rejected a signed but malformed Slack request: the body is not UTF-8")
+            return web.json_response({"error": "malformed payload", "detail": "the body is not UTF-8"}, status=400)
         # Listeners wait on this after ack(), so the answer leaves before they spend time on the work.
         responded = asyncio.Event()
         try:  # Bolt parses the body once, here; its result is what gets checked
@@ -116,6 +104,8 @@ class SlackEndpoint:
                                             headers=request.headers,  # type: ignore[arg-type]
                                             context={**self._services, RESPONDED: responded,
                                                      ANSWERS: self.answers})
+            if is_ssl_check(bolt_request.body):
+                return web.Response(status=200)
             reason = malformed_reason(bolt_request.body)
         except (ValueError, TypeError, AttributeError) as exc:
             reason = f"unparseable body ({type(exc).__name__})"
@@ -127,6 +117,14 @@ class SlackEndpoint:
         finally:
             responded.set()
         return await to_aiohttp_response(bolt_response)
+
+    def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
+        """Slack's v0 signature over the raw bytes, from the last five minutes (Slack's replay window)."""
+        if not self._secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 5 * 60:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
 
 
 def build_web_app(endpoint: SlackEndpoint, *, healthy: HealthCheck,

@@ -112,6 +112,10 @@ async def test_a_request_that_is_not_signed_by_slack_gets_401_and_stores_nothing
 FORM = "application/x-www-form-urlencoded"
 
 
+def _payload(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
 @pytest.mark.parametrize(("body", "content_type"), [
     pytest.param("payload=not-json", FORM, id="payload-not-json"),
     pytest.param(urlencode({"payload": '{"no":"type"}'}), FORM, id="payload-without-type"),
@@ -123,6 +127,25 @@ FORM = "application/x-www-form-urlencoded"
     pytest.param('{"type": "event_callback"', "application/json", id="json-body-truncated"),
     pytest.param("hello=world", FORM, id="form-without-payload-or-command"),
     pytest.param("", FORM, id="empty-body"),
+    # Odd shapes inside a valid envelope: Bolt would fail on these while routing (a 500), before any listener.
+    pytest.param(_payload({"type": "block_actions", "user": {"id": "U1"}, "actions": []}), FORM,
+                 id="actions-empty"),
+    pytest.param(_payload({"type": "block_actions", "user": {"id": "U1"}, "actions": "retry"}), FORM,
+                 id="actions-not-a-list"),
+    pytest.param(_payload({"type": "block_actions", "user": {"id": "U1"}, "actions": ["retry"]}), FORM,
+                 id="action-not-an-object"),
+    pytest.param(_payload({"type": "view_submission", "user": {"id": "U1"}, "view": "intake"}), FORM,
+                 id="view-a-string"),
+    pytest.param(_payload({"type": "view_submission", "user": {"id": "U1"}, "view": {"id": "V1"}}), FORM,
+                 id="view-without-type"),
+    pytest.param(_payload({"type": "view_submission", "user": "U1",
+                           "view": {"id": "V1", "type": "modal"}}), FORM, id="user-a-string"),
+    pytest.param(_payload({"type": "block_suggestion", "user": {"id": "U1"}, "action_id": 3}), FORM,
+                 id="suggestion-action-id-not-a-string"),
+    pytest.param('{"type": "event_callback", "event": "app_home_opened"}', "application/json",
+                 id="event-a-string"),
+    pytest.param('{"type": "event_callback", "event": {"user": "U1"}}', "application/json",
+                 id="event-without-type"),
 ])
 async def test_a_signed_but_malformed_request_gets_400_and_stores_nothing(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, body: str, content_type: str) -> None:
@@ -131,6 +154,32 @@ async def test_a_signed_but_malformed_request_gets_400_and_stores_nothing(
     assert response.json is not None and response.json.get("error") == "malformed payload"
     assert await _count(bot) == 0
     assert [c.method for c in sandbox.calls if c.method != "auth.test"] == []
+
+
+async def test_a_malformed_request_is_one_log_line_without_a_traceback(
+        slack: SlackDriver, bot: SupportBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    response = await slack.post_raw(_payload({"type": "block_actions", "user": {"id": "U1"}, "actions": []}))
+    assert response.status == 400
+    rejected = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(rejected) == 1 and rejected[0].exc_info is None, caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_a_signed_ssl_check_gets_200_and_does_nothing(slack: SlackDriver, sandbox: SlackSandbox,
+                                                            bot: SupportBot) -> None:
+    response = await slack.post_raw(urlencode({"ssl_check": "1", "token": VERIFICATION_TOKEN}))
+    assert response.status == 200, (response.status, response.body)
+    assert [c.method for c in sandbox.calls if c.method != "auth.test"] == []
+    # Unsigned, it is a forgery like any other.
+    assert (await slack.post_raw(urlencode({"ssl_check": "1"}), sign=False)).status == 401
+
+
+async def test_a_signed_body_that_is_not_utf8_is_400_not_401(slack: SlackDriver, bot: SupportBot) -> None:
+    response = await slack.post_raw(b"payload=\xff\xfe")
+    assert response.status == 400, (response.status, response.body)
+    assert response.json is not None and response.json["detail"] == "the body is not UTF-8"
+    assert (await slack.post_raw(b"payload=\xff\xfe", signing_secret="not-the-signing-secret")).status == 401
 
 
 @pytest.mark.parametrize("overrides", [
