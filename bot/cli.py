@@ -19,7 +19,10 @@ def _settings(config_path: str | None = None) -> Settings:
 async def _run() -> None:
     from bot.app import SupportBot
 
-    bot = await SupportBot.create(_settings())
+    settings = _settings()
+    for warning in settings.env.warnings():
+        logging.getLogger("supportbot").warning("%s", warning)
+    bot = await SupportBot.create(settings)
     await bot.start()
     handler = None
     if bot.settings.env.slack_app_token:
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             settings = _settings(args.path)
+            for warning in settings.env.warnings():
+                print(f"supportbot: warning: {warning}", file=sys.stderr)
             teams = len(settings.config.teams)
             print(f"ok: {args.path or settings.env.config_path} ({teams} teams, "
                   f"{len(settings.config.automation)} automation rules, {len(settings.config.webhooks)} webhooks)")

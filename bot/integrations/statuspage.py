@@ -163,12 +163,12 @@ class Statuspage:
 class BuiltinStatusPage:
     """Our own page at `/status`, used when no Statuspage key is set; same interface, same cadence."""
 
-    name = "the built-in status page"
-
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, public_url: str | None) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._url = f"{public_url}/status" if public_url else "/status"
+        # Slack links must be absolute: without a public address the page is named in words, never linked.
+        self._url = f"{public_url}/status" if public_url else None
+        self.name = "the built-in status page" if public_url else "the built-in status page (/status on this bot)"
 
     async def open_incident(self, draft: PublicIncidentDraft, *, idempotency_key: str,
                             maybe_exists: bool = False) -> PublishedIncident:
@@ -177,7 +177,7 @@ class BuiltinStatusPage:
             incident_id = await public_status.publish_incident_once(
                 session, idempotency_key=idempotency_key, title=draft.name, status=draft.status, body=draft.body,
                 now=self._clock.now())
-        return PublishedIncident(id=str(incident_id), url=f"{self._url}#incident-{incident_id}")
+        return PublishedIncident(id=str(incident_id), url=f"{self._url}#incident-{incident_id}" if self._url else None)
 
     async def update_incident(self, incident_id: str, *, status: str, body: str) -> None:
         """Adds the update to the incident; raises a non-retryable OutsideServiceError when it is not on the page."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 from bot.app import SupportBot
 from bot.domain import StepState
@@ -96,3 +98,40 @@ async def test_without_a_routing_key_the_kickoff_says_nobody_was_paged(
     text = str(kickoff.blocks)  # type: ignore[attr-defined]
     assert "nobody was paged" in text and "<!subteam^S0COMMAND1>" in text
     assert pagerduty.events == []
+
+
+# Slack links are `<https://…|text>`, `<mailto:…>` or mentions; anything else in angle brackets is a dead link.
+RELATIVE_LINK = re.compile(r"<(?!https?://|mailto:|[@#!])[^>]*>")
+
+
+async def _sev1_on_the_builtin_page(start_bot: object, vendor_env: dict[str, str], sandbox: SlackSandbox,
+                                    **env: str | None) -> str:
+    from tests.conftest import SIGNING_SECRET
+
+    bot = await start_bot(**{**vendor_env, "statuspage_api_key": None, "statuspage_page_id": None,  # type: ignore[operator]
+                             **env})
+    driver = SlackDriver(events_url=f"http://127.0.0.1:{bot.port}/slack/events", signing_secret=SIGNING_SECRET,
+                         sandbox=sandbox)
+    try:
+        await file_ticket(driver, sandbox, values=SEV1)
+        kickoff = await _wait_for_kickoff(sandbox)
+        await sandbox.wait_for(lambda: "Investigating" in str(kickoff.blocks))  # type: ignore[attr-defined]
+    finally:
+        await driver.close()
+    # Every message, thread note and edit as Slack last saw it, and every call's arguments.
+    return json.dumps([[m.text, m.blocks] for m in sandbox.messages] + [c.params for c in sandbox.calls], default=str)
+
+
+async def test_without_a_public_url_the_builtin_page_is_named_not_linked(
+        start_bot: object, vendor_env: dict[str, str], sandbox: SlackSandbox) -> None:
+    posted = await _sev1_on_the_builtin_page(start_bot, vendor_env, sandbox, public_url=None)
+    assert "the built-in status page (/status on this bot)" in posted
+    assert RELATIVE_LINK.findall(posted) == []
+    assert "/status#" not in posted
+
+
+async def test_with_a_public_url_the_builtin_page_is_linked(
+        start_bot: object, vendor_env: dict[str, str], sandbox: SlackSandbox) -> None:
+    posted = await _sev1_on_the_builtin_page(start_bot, vendor_env, sandbox, public_url="https://bot.acme.example")
+    assert "<https://bot.acme.example/status#incident-1|" in posted
+    assert RELATIVE_LINK.findall(posted) == []

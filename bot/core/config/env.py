@@ -83,6 +83,14 @@ class EnvSettings:
             raise ConfigError("STATUSPAGE_PAGE_ID", "is required when STATUSPAGE_API_KEY is set")
         return settings
 
+    def warnings(self) -> list[str]:
+        """What works but is probably not what an operator wants; `check-config` prints these, `run` logs them."""
+        found = []
+        if not self.public_url and not (self.statuspage_api_key and self.statuspage_page_id):
+            found.append("SUPPORTBOT_PUBLIC_URL is not set: Slack messages name the built-in status page (/status) "
+                         "but cannot link to it, since Slack links must be absolute")
+        return found
+
     def require_slack_credentials(self) -> None:
         """Raises ConfigError unless a bot token and a signing secret (or Socket Mode app token) are set."""
         if not self.slack_bot_token:

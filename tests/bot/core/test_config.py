@@ -220,6 +220,14 @@ def test_cli_accepts_the_contract() -> None:
     assert result.stdout.strip() == f"ok: {CONTRACT} (2 teams, 2 automation rules, 1 webhooks)"
 
 
+def test_cli_warns_when_the_builtin_status_page_cannot_be_linked() -> None:
+    warned = run_cli("check-config", str(CONTRACT))
+    assert warned.returncode == 0
+    assert "warning: SUPPORTBOT_PUBLIC_URL is not set" in warned.stderr
+    assert EnvSettings.from_environ({"SUPPORTBOT_PUBLIC_URL": "https://bot.acme.com"}).warnings() == []
+    assert EnvSettings.from_environ({"STATUSPAGE_API_KEY": "k", "STATUSPAGE_PAGE_ID": "p"}).warnings() == []
+
+
 def test_cli_refuses_a_typo_with_one_line_naming_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, SLACK + '[incident]\nstatus_update_evry = "30m"\n')
     result = run_cli("check-config", str(path))
