@@ -17,6 +17,7 @@ from blocks.text import (
     escape,
     fields,
     header,
+    link,
     option,
     plain,
     section,
@@ -82,7 +83,7 @@ def channel_names_taken(first: str, last: str) -> str:
 
 def status_page_posted_note(title: str, status: IncidentStatus, *, page_name: str, url: str | None) -> str:
     """The status page step's note: the incident title, its status and a link to the page when there is one."""
-    where = f"<{url}|{escape(page_name)}>" if url else escape(page_name)
+    where = link(url, page_name) or escape(page_name)
     return f"posted “{escape(title)}” as {status.label} on {where}"
 
 
@@ -136,9 +137,8 @@ NOBODY_PAGED_NOTE = "Nobody was paged, so there was no alert to resolve."
 
 def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, commanders_group: str) -> list[Block]:
     """The incident channel's kickoff: what happened, the customer, what each step did, commander and buttons."""
-    links = [f"<{card_url}|Ticket card #{ticket.number}>" if card_url else f"Ticket #{ticket.number}"]
-    if incident.statuspage_url:
-        links.append(f"<{incident.statuspage_url}|Status page>")
+    links = [link(card_url, f"Ticket card #{ticket.number}") or f"Ticket #{ticket.number}",
+             link(incident.statuspage_url, "Status page") or ""]
     when = slack_date(ticket.environment.occurred_at) if ticket.environment.occurred_at else None
     reopened = f" (re-opened, round {incident.generation})" if incident.generation > 1 else ""
     blocks: list[Block] = [
@@ -149,7 +149,7 @@ def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, command
                ("When it happened", when),
                ("Request ID", f"`{escape(ticket.environment.request_id)}`" if ticket.environment.request_id else None)),
         section("*What the bot did*\n" + "\n".join(step_lines(incident))),
-        context(" · ".join(links)),
+        context(" · ".join(p for p in links if p)),
         section(f"*Commander:* {commander_mention(incident, commanders_group)}"
                 + ("" if incident.commander else " until someone presses *Take command*")
                 + f"\n*Status page:* {incident.status.label}"),

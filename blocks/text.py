@@ -14,6 +14,8 @@ HEADER_TEXT = 150
 BUTTON_TEXT = 75
 CONTEXT_TEXT = 2000
 OPTION_TEXT = 75
+# Our own cap, not Slack's: a link must fit whole in a field (2,000) beside its label, or in a sentence.
+LINK_MAX = 1000
 
 
 def escape(text: str) -> str:
@@ -22,7 +24,7 @@ def escape(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    """The text cut to Slack's limit with an ellipsis, never ending inside an escaped entity."""
+    """The text cut to Slack's limit with an ellipsis, never inside an escaped entity, a link or a mention."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -30,7 +32,23 @@ def truncate(text: str, limit: int) -> str:
     amp = cut.rfind("&", max(0, len(cut) - 4))
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
+    # Typed text is escaped, so a raw `<` opens one of ours (`<url|text>`, `<@U1>`, `<!date^…>`); half of one
+    # would swallow the rest of the message or show as broken markup.
+    opened = cut.rfind("<")
+    if opened > cut.rfind(">"):
+        cut = cut[:opened]
     return cut + "…"
+
+
+def link(url: str | None, label: str | None = None) -> str | None:
+    """A Slack link to an absolute http(s) URL (its `&` escaped, as Slack's formatting rules ask), optionally
+    labelled; None for anything Slack could misread as markup or too long to show whole (the caller then shows
+    it as escaped text, which may be cut)."""
+    if (not url or len(url) > LINK_MAX or not url.startswith(("http://", "https://"))
+            or any(c in url for c in "<>| \n\t")):
+        return None
+    target = url.replace("&", "&amp;")
+    return f"<{target}|{escape(label)}>" if label else f"<{target}>"
 
 
 def plain(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:

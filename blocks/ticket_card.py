@@ -18,6 +18,7 @@ from blocks.text import (
     escape,
     fields,
     header,
+    link,
     section,
     slack_date,
     user,
@@ -48,11 +49,7 @@ def card_fallback_text(ticket: Ticket) -> str:
 
 
 def _link(url: str | None) -> str | None:
-    if not url:
-        return None
-    if url.startswith(("http://", "https://")) and "|" not in url and ">" not in url and "<" not in url:
-        return f"<{url}>"
-    return escape(url)
+    return (link(url) or escape(url)) if url else None
 
 
 def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None = None,
@@ -132,9 +129,9 @@ def draft_message(ticket: Ticket, *, next_update: datetime, zone: str) -> list[B
     """Offers the filer a first reply to send the customer, quoted, under the card."""
     quoted = "\n".join(f">{escape(line)}" if line else ">" for line in
                        first_touch_draft(ticket, next_update=next_update, zone=zone).splitlines())
-    link = _link(ticket.helpdesk_link)
-    # Only a link Slack can't misread becomes one; anything else is left out rather than half-escaped.
-    where = f" in <{ticket.helpdesk_link}|the help desk conversation>" if link and link.startswith("<") else ""
+    helpdesk = link(ticket.helpdesk_link, "the help desk conversation")
+    # Only a link Slack can't misread is offered; anything else is left out rather than half-escaped.
+    where = f" in {helpdesk}" if helpdesk else ""
     return [
         section(f"{user(ticket.filed_by)} here is a first reply to send{where}, then press *First response sent*:"),
         section(quoted),

@@ -8,10 +8,14 @@ from typing import Any
 
 from blocks.ids import Callback, SeverityField, TicketField
 from blocks.refusals import agents_only
-from blocks.text import Block, option, plain, section
+from blocks.text import LINK_MAX, Block, option, plain, section
 from bot.domain import IMPACT_LABELS, Category, Impact, PlanTier, Severity
 
 F = TicketField
+# A link must fit whole in a card field and a reply's first line (longer ones are mostly tracking parameters).
+# Free text leaves room for escaping inside a 3,000-character section.
+URL_MAX = LINK_MAX
+TEXT_MAX = 2500
 
 
 def _text_input(field: TicketField, label: str, *, optional: bool = False, multiline: bool = False,
@@ -44,23 +48,23 @@ def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None =
     plan_options = [option(tier.label, tier.value) for tier in PlanTier]
     category_options = [option(c.label, c.value) for c in Category]
     blocks: list[Block] = [
-        _text_input(F.WORKSPACE_ID, "Customer workspace ID", placeholder="e.g. ws_4f2a9c"),
+        _text_input(F.WORKSPACE_ID, "Customer workspace ID", placeholder="e.g. ws_4f2a9c", max_length=100),
         _text_input(F.REQUESTER_EMAIL, "Requester email", kind="email_text_input",
                     placeholder="who reported it, e.g. dana@customer.com"),
         _text_input(F.SUMMARY, "Summary", initial=summary[:150] or None, max_length=150,
                     placeholder="One line an engineer can scan"),
-        _text_input(F.WHAT_HAPPENED, "What happened", multiline=True,
+        _text_input(F.WHAT_HAPPENED, "What happened", multiline=True, max_length=TEXT_MAX,
                     placeholder="Steps the customer took and what they saw (error text, codes)"),
-        _text_input(F.EXPECTED, "What was expected", multiline=True),
+        _text_input(F.EXPECTED, "What was expected", multiline=True, max_length=TEXT_MAX),
         {"type": "input", "block_id": F.IMPACT.value, "label": plain("Impact"),
          "element": {"type": "radio_buttons", "action_id": F.IMPACT.value, "options": impact_options()}},
         {"type": "input", "block_id": F.PLAN_TIER.value, "label": plain("Plan tier"),
          "element": {"type": "static_select", "action_id": F.PLAN_TIER.value, "options": plan_options,
                      "placeholder": plain("Choose the customer's plan")}},
         section("*Environment*  ·  everything below is optional, and each answer saves a round trip"),
-        _text_input(F.BROWSER, "Browser and version", optional=True, placeholder="e.g. Chrome 131"),
-        _text_input(F.OS, "Operating system", optional=True, placeholder="e.g. macOS 15.1"),
-        _text_input(F.URL, "URL or API endpoint", optional=True,
+        _text_input(F.BROWSER, "Browser and version", optional=True, placeholder="e.g. Chrome 131", max_length=200),
+        _text_input(F.OS, "Operating system", optional=True, placeholder="e.g. macOS 15.1", max_length=200),
+        _text_input(F.URL, "URL or API endpoint", optional=True, max_length=URL_MAX,
                     placeholder="https://app.example.com/… or POST /api/v2/invoices"),
         {"type": "input", "block_id": F.OCCURRED_AT.value, "label": plain("When it happened"), "optional": True,
          "element": {"type": "datetimepicker", "action_id": F.OCCURRED_AT.value}},
@@ -69,9 +73,9 @@ def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None =
          "element": {"type": "external_select", "action_id": F.CUSTOMER_TIMEZONE.value, "min_query_length": 2,
                      "placeholder": plain("Type a city, e.g. Berlin")}},
         _text_input(F.REQUEST_ID, "Request ID", optional=True, placeholder="X-Request-Id response header",
-                    hint="Required when the URL is an API endpoint"),
-        _text_input(F.ATTACHMENT_LINK, "Screenshot, Loom or HAR link", optional=True),
-        _text_input(F.HELPDESK_LINK, "Help desk ticket link", optional=True,
+                    max_length=200, hint="Required when the URL is an API endpoint"),
+        _text_input(F.ATTACHMENT_LINK, "Screenshot, Loom or HAR link", optional=True, max_length=URL_MAX),
+        _text_input(F.HELPDESK_LINK, "Help desk ticket link", optional=True, max_length=URL_MAX,
                     placeholder="The Zendesk or Help Scout conversation"),
         {"type": "input", "block_id": F.CATEGORY.value, "label": plain("Category"), "optional": True,
          "element": {"type": "static_select", "action_id": F.CATEGORY.value, "options": category_options,

@@ -13,14 +13,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blocks.ids import TicketField as F
+from blocks.ticket_modal import TEXT_MAX, URL_MAX
 from bot.core.formats import is_email, is_time_zone, is_web_link
 from bot.core.views import state_value
 from bot.domain import Category, Environment, Impact, PlanTier
 
 _ENDPOINT = re.compile(r"^(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/\S*)$", re.IGNORECASE)
 SUMMARY_MAX = 150
+FIELD_MAX = {F.WORKSPACE_ID: 100, F.BROWSER: 200, F.OS: 200, F.REQUEST_ID: 200,
+             F.URL: URL_MAX, F.ATTACHMENT_LINK: URL_MAX, F.HELPDESK_LINK: URL_MAX}
+# The datetimepicker's range is far narrower; these bounds only keep a forged number from crashing the parse.
+EARLIEST, LATEST = 946_684_800, 4_102_444_800  # 2000-01-01 and 2100-01-01, UTC
 # A clock a few seconds ahead of Slack's should not turn "just now" into "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=2)
+
+
+def _moment(raw: object) -> datetime | None:
+    """A datetimepicker's Unix seconds as a moment; None for anything Slack would not send (1e20, "soon")."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not EARLIEST <= raw <= LATEST:
+        return None
+    return datetime.fromtimestamp(int(raw), UTC)
 
 
 def _text(view: Mapping[str, Any], block: F) -> str:
@@ -73,14 +85,23 @@ class TicketForm:
         """The form from a submitted modal; never raises: every problem becomes an entry in `errors`."""
         errors: dict[str, str] = {}
 
-        def required(block: F, what: str) -> str:
+        def checked(block: F) -> str:
+            # Slack's client enforces these; a value past them came from somewhere else and is refused whole.
             value = _text(view, block)
+            if len(value) > FIELD_MAX.get(block, TEXT_MAX):
+                errors[block.value] = f"Keep this to {FIELD_MAX.get(block, TEXT_MAX)} characters (it has {len(value)})"
+            elif any("\ud800" <= c <= "\udfff" for c in value):
+                errors[block.value] = "This has characters that are not text (a broken emoji?): type it again"
+            return value
+
+        def required(block: F, what: str) -> str:
+            value = checked(block)
             if not value:
                 errors[block.value] = f"Enter the {what}"
             return value
 
         def optional(block: F) -> str | None:
-            return _text(view, block) or None
+            return checked(block) or None
 
         workspace_id = required(F.WORKSPACE_ID, "customer's workspace ID")
         email = required(F.REQUESTER_EMAIL, "requester's email")
@@ -114,8 +135,10 @@ class TicketForm:
         occurred_at = None
         raw_time = state_value(view, F.OCCURRED_AT.value)
         if raw_time is not None:
-            occurred_at = datetime.fromtimestamp(int(raw_time), UTC)
-            if occurred_at > now + FUTURE_TOLERANCE:
+            occurred_at = _moment(raw_time)
+            if occurred_at is None:
+                errors[F.OCCURRED_AT.value] = "Pick the time again: this one could not be read"
+            elif occurred_at > now + FUTURE_TOLERANCE:
                 errors[F.OCCURRED_AT.value] = "That time is in the future: when did the customer see it?"
 
         zone = optional(F.CUSTOMER_TIMEZONE)

@@ -16,6 +16,7 @@ from blocks import incident as inc
 from blocks import ticket_card as cards
 from blocks import ticket_modal as modals
 from blocks.ids import Action, Callback, SeverityField, StatusField, TicketField
+from blocks.text import truncate
 from bot.domain import (
     Category,
     Environment,
@@ -603,3 +604,66 @@ def test_draft_message_quotes_the_draft_for_the_agent() -> None:
     assert ">Hi there," in quoted and "21:00 CET (Europe/Berlin)" in quoted
     no_link = cards.draft_message(make_ticket(helpdesk_link=None), next_update=NOW, zone="UTC")
     assert texts(no_link)[0] == "<@U0AGENT1> here is a first reply to send, then press *First response sent*:"
+
+
+# (d) links are whole, absolute and escaped; truncation never cuts one --------------------------------------
+
+def _balanced(text: str) -> bool:
+    """Every `<` Slack would parse is closed before the next one opens."""
+    depth = 0
+    for char in text:
+        if char == "<":
+            if depth:
+                return False
+            depth = 1
+        elif char == ">":
+            depth = 0
+    return depth == 0
+
+
+LONG_URL = "https://app.acme.example/reports?" + "&".join(f"k{i}=v{i}" for i in range(300))
+
+
+@pytest.mark.parametrize("field", ["url", "attachment_link", "helpdesk_link"])
+def test_a_very_long_link_never_leaves_a_half_link(field: str) -> None:
+    assert len(LONG_URL) > 2000
+    ticket = (make_ticket(environment=Environment(url=LONG_URL)) if field == "url"
+              else make_ticket(**{field: LONG_URL}))
+    for blocks in (cards.ticket_card(ticket, now=NOW),
+                   cards.draft_message(ticket, next_update=NOW, zone="Europe/Berlin")):
+        assert_valid_blocks(blocks)
+        for text in texts(blocks):
+            assert _balanced(text), text[-80:]
+
+
+def test_the_draft_keeps_its_tail_when_the_help_desk_link_is_long() -> None:
+    shown = "\n".join(texts(cards.draft_message(make_ticket(helpdesk_link=LONG_URL), next_update=NOW,
+                                                 zone="Europe/Berlin")))
+    assert "Best regards," in shown and "press *First response sent*" in shown
+
+
+def test_ampersands_in_link_urls_are_escaped() -> None:
+    ticket = make_ticket(helpdesk_link="https://help.acme.com/t?id=981&view=full")
+    shown = texts(cards.ticket_card(ticket, now=NOW))
+    assert "*Help desk*\n<https://help.acme.com/t?id=981&amp;view=full>" in shown
+    draft = "\n".join(texts(cards.draft_message(ticket, next_update=NOW, zone="Europe/Berlin")))
+    assert "<https://help.acme.com/t?id=981&amp;view=full|the help desk conversation>" in draft
+
+
+@pytest.mark.parametrize("text", [
+    "see " + "x" * 2990 + " <https://a.example/very/long|the link>",
+    "x" * 2995 + "<@U0AGENT01> and more",
+    "x" * 2990 + "<!date^1700000000^{date_short}|2023-11-14> tail",
+])
+def test_truncation_drops_a_whole_entity_rather_than_cutting_it(text: str) -> None:
+    cut = truncate(text, 3000)
+    assert len(cut) <= 3000 and cut.endswith("…") and _balanced(cut)
+
+
+def test_modal_url_and_text_inputs_have_a_max_length() -> None:
+    view = modals.ticket_modal()
+    limits = {b["block_id"]: b["element"].get("max_length") for b in view["blocks"] if b["type"] == "input"
+              and b["element"]["type"] == "plain_text_input"}
+    for field in (TicketField.URL, TicketField.ATTACHMENT_LINK, TicketField.HELPDESK_LINK):
+        assert limits[field.value] == modals.URL_MAX
+    assert all(limits.values()), limits

@@ -227,3 +227,30 @@ def test_parse_never_raises_on_any_text(texts: dict[str, str | None], zone: str 
     form = TicketForm.parse(view(**texts, customer_timezone=zone), now=NOW)
     assert set(form.errors) <= {f.value for f in F}
     assert all(isinstance(message, str) and message for message in form.errors.values())
+
+
+# Values Slack would never send inside a valid envelope --------------------------------------------------
+
+@pytest.mark.parametrize("field", [F.URL, F.ATTACHMENT_LINK, F.HELPDESK_LINK])
+def test_a_link_past_the_inputs_max_length_is_a_field_error(field: F) -> None:
+    errors = parse(**{field.value: "https://help.acme.com/" + "a" * 2000}).errors
+    assert errors == {field.value: "Keep this to 1000 characters (it has 2022)"}
+
+
+@pytest.mark.parametrize("field", [F.WHAT_HAPPENED, F.BROWSER, F.REQUEST_ID, F.WORKSPACE_ID])
+def test_a_lone_surrogate_is_a_field_error_not_a_crash(field: F) -> None:
+    errors = parse(**{field.value: "broken \ud83d emoji"}).errors
+    assert set(errors) == {field.value} and "not text" in errors[field.value]
+
+
+@pytest.mark.parametrize("raw", [1e20, -1, "soon", "1700000000", True, [1]])
+def test_an_unreadable_time_is_a_field_error_not_a_crash(raw: object) -> None:
+    errors = parse(occurred_at=raw).errors
+    assert errors == {"occurred_at": "Pick the time again: this one could not be read"}
+
+
+def test_an_option_given_as_a_string_is_a_field_error() -> None:
+    state = view()
+    state["state"]["values"]["impact"]["impact"] = {"type": "radio_buttons", "selected_option": "outage"}
+    errors = TicketForm.parse(state, now=NOW).errors
+    assert set(errors) == {"impact"}
