@@ -21,7 +21,14 @@ from aiohttp import web
 
 from bot.sandbox.faults import Failure, FaultInjection, SlidingWindowLimit, status_phrase
 from bot.sandbox.local_server import LocalServer
-from bot.sandbox.pagerduty_rules import UNRECOGNIZED_BODY, decode_event, event_error, invalid_event
+from bot.sandbox.pagerduty_rules import (
+    MAX_EVENT_BYTES,
+    UNRECOGNIZED_BODY,
+    decode_event,
+    event_error,
+    invalid_event,
+    size_error,
+)
 
 # PagerDuty's own throttle body, double space included, as its Events API sends it.
 THROTTLE_BODY: dict[str, Any] = {
@@ -75,7 +82,9 @@ class PagerDutyStandIn(FaultInjection, LocalServer):
     # -- lifecycle ---------------------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
-        app = web.Application()
+        # aiohttp refuses bodies over 1 MiB with its own 413; PagerDuty answers an oversized event with its
+        # 400 body, so the app reads well past the 512 KB limit and lets ``size_error`` answer.
+        app = web.Application(client_max_size=8 * MAX_EVENT_BYTES)
         app.router.add_post("/v2/enqueue", self._enqueue)
         return app
 
@@ -153,12 +162,16 @@ class PagerDutyStandIn(FaultInjection, LocalServer):
         seen = body if body is not None else {"_raw": raw.decode("utf-8", "replace")}
         return await self._with_faults(
             request,
-            answer=lambda: self._process(body),
+            answer=lambda: self._process(raw, body),
             refuse=_refusal,
             record=lambda status: self._record(seen, status),
         )
 
-    async def _process(self, body: dict[str, Any] | None) -> web.Response:
+    async def _process(self, raw: bytes, body: dict[str, Any] | None) -> web.Response:
+        # The size limit applies to the request as sent, before PagerDuty looks inside it.
+        oversized = size_error(raw)
+        if oversized is not None:
+            return web.json_response(oversized, status=400)
         if body is None:
             return web.json_response(UNRECOGNIZED_BODY, status=400)
         error = event_error(body, routing_keys=self._routing_keys)

@@ -2,8 +2,10 @@
 
 It serves the same paths under ``/v1`` as ``https://api.statuspage.io/v1`` and answers with Statuspage's
 status codes and bodies: 201/200 with the incident object (``incident_updates`` newest first), 401 for a bad
-``Authorization: OAuth <key>``, 404 for another page or an unknown incident, 422 for an invalid status or a
-blank name, and 429 with ``Retry-After`` past the per-key request rate. Faults (5xx, 420/429, dropped
+``Authorization: OAuth <key>``, 404 for another page or an unknown incident, 422 for an ``incident`` field
+Statuspage refuses (``statuspage_rules``: a blank name, an invalid status, a non-boolean flag, a read-only field
+such as ``impact``, components on a backfilled incident...), and 429 with ``Retry-After`` past the per-key
+request rate. Faults (5xx, 420/429, dropped
 connections) and latency can be injected to exercise the bot's retry logic.
 """
 
