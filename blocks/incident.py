@@ -13,6 +13,7 @@ from blocks.text import (
     button,
     channel,
     context,
+    cut_clean,
     duration_words,
     escape,
     fields,
@@ -27,6 +28,7 @@ from blocks.text import (
 )
 from bot.domain import Incident, IncidentStatus, IncidentStep, StepState, Ticket
 
+STATUS_TEXT_MAX = 2000  # a status update's message and reason, as the modal's inputs allow
 STEP_MARK = {StepState.DONE: "✅", StepState.FAILED: "⚠️", StepState.SKIPPED: "⏭️", StepState.RUNNING: "⏳",
              StepState.PENDING: "⏳", StepState.ABANDONED: "✖️"}
 
@@ -37,9 +39,12 @@ def commander_mention(incident: Incident, commanders_group: str) -> str:
 
 
 def channel_topic(ticket: Ticket, incident: Incident) -> str:
-    """The incident channel's topic: severity, ticket, customer and status page state, cut to Slack's 250 limit."""
-    return (f"{ticket.severity} · #{ticket.number} {ticket.summary[:120]} · {ticket.workspace_id} · "
-            f"Status: {incident.status.label}")[:250]
+    """The incident channel's topic: severity, ticket, customer and status page state, cut to Slack's 250 limit.
+
+    Escaped like every message: a summary of `<!channel>` is shown, not sent to everyone in the channel.
+    """
+    return cut_clean(f"{ticket.severity} · #{ticket.number} {cut_clean(escape(ticket.summary), 120)} · "
+                     f"{escape(ticket.workspace_id)} · Status: {incident.status.label}", 250)
 
 
 def step_lines(incident: Incident) -> list[str]:
@@ -236,9 +241,10 @@ def status_modal(incident: Incident, *, channel_id: str | None) -> dict[str, Any
             {"type": "input", "block_id": StatusField.MESSAGE.value, "label": plain("Message to customers"),
              "hint": plain("Public: no customer names, emails, workspace or request IDs."),
              "element": {"type": "plain_text_input", "action_id": StatusField.MESSAGE.value, "multiline": True,
-                         "max_length": 2000}},
+                         "max_length": STATUS_TEXT_MAX}},
             {"type": "input", "block_id": StatusField.REASON.value, "optional": True,
              "label": plain("Reason, if the status moves backwards"),
-             "element": {"type": "plain_text_input", "action_id": StatusField.REASON.value}},
+             "element": {"type": "plain_text_input", "action_id": StatusField.REASON.value,
+                         "max_length": STATUS_TEXT_MAX}},
         ],
     }

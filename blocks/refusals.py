@@ -33,3 +33,12 @@ def commanders_only(commander: str | None, group_id: str, action: CommanderActio
 def incident_channel_only(command: str) -> str:
     """Tells someone who typed an incident command elsewhere where it works."""
     return f"`{command}` works in an incident channel (#incident-…). Use it there to update the status page."
+
+
+# A field error for lone surrogates: no Slack client sends them, so they come from a broken paste or a forgery.
+BROKEN_CHARACTERS = "This has characters that are not text (a broken emoji?): type it again"
+
+
+def too_long(limit: int, length: int) -> str:
+    """A field error for text past the input's max_length, which Slack's clients never send."""
+    return f"Keep this to {limit} characters (it has {length})"

@@ -25,9 +25,14 @@ def escape(text: str) -> str:
 
 def truncate(text: str, limit: int) -> str:
     """The text cut to Slack's limit with an ellipsis, never inside an escaped entity, a link or a mention."""
+    return text if len(text) <= limit else cut_clean(text, limit - 1) + "…"
+
+
+def cut_clean(text: str, limit: int) -> str:
+    """At most `limit` characters of escaped text, never ending inside an entity, a link or a mention."""
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1]
+    cut = text[:limit]
     # Never end inside an escaped entity (&amp; &lt; &gt;): Slack would show the half of it literally.
     amp = cut.rfind("&", max(0, len(cut) - 4))
     if amp != -1 and ";" not in cut[amp:]:
@@ -37,7 +42,7 @@ def truncate(text: str, limit: int) -> str:
     opened = cut.rfind("<")
     if opened > cut.rfind(">"):
         cut = cut[:opened]
-    return cut + "…"
+    return cut
 
 
 def link(url: str | None, label: str | None = None) -> str | None:

@@ -213,3 +213,13 @@ def card_not_posted(ticket: Ticket, *, channel_id: str, error: str) -> str:
 def thread_post_failed(ticket: Ticket, *, what: str, error: str) -> str:
     """Told to the filer when a note under the card could not be posted."""
     return f"I could not post “{what}” under ticket #{ticket.number}: Slack said `{escape(error)}`."
+
+
+def severity_unchanged(ticket: Ticket) -> str:
+    """The change-severity modal's inline error when the chosen impact keeps the severity the ticket has."""
+    return f"#{ticket.number} is already {ticket.severity}: choose an impact that changes it, or Cancel"
+
+
+def ticket_not_saved(why: str) -> str:
+    """The intake modal's inline error when filing failed: nothing was stored, and what to do."""
+    return f"The ticket was NOT saved: {why}. Your input is still here: press File ticket again."

@@ -12,13 +12,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
+from bot.core.once import EffectRecovery, OneTimeSteps
 from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.slack import Directory, slack_client
+from bot.core.slack_lookup import SlackLookup
 from bot.core.web import SlackEndpoint, build_web_app
 from bot.incidents.channel import IncidentChannel
 from bot.incidents.service import IncidentService
@@ -32,20 +33,24 @@ from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPub
 from bot.paging.service import Sev2Pager
 from bot.paging.timers import PagingTimers
 from bot.ticket_card.service import TicketCard
+from bot.tickets.announce import Announcer
 from bot.tickets.service import TicketService
 from bot.tickets.timers import FirstResponseTimers
 from handlers import errors as error_handlers
 from handlers import home, incidents, tickets
 from handlers.errors import IN_FLIGHT
-from storage.db import create_engine, create_sessionmaker, is_sqlite
+from storage.db import create_engine, create_sessionmaker, is_sqlite, refusal_reason
 from storage.migrate import upgrade_to_head
+from storage.repositories import health
 
 log = logging.getLogger(__name__)
 
 # A deploy's SIGTERM ends the process within 10 s: 3 s for HTTP requests in flight, the rest shared by
-# acknowledged work and outside calls, and a margin for closing the database.
+# acknowledged work and outside calls; what is still running a second before the end is cancelled (what came
+# back is recorded, the rest is taken up by the next process when its lease ends), then the database closes.
 STOP_HTTP_SECONDS = 3.0
 STOP_SECONDS = 8.0
+STOP_UNWIND_SECONDS = 1.0
 
 
 class SupportBot:
@@ -69,20 +74,23 @@ class SupportBot:
             if env.pagerduty_routing_key else None
         self.status_page = status_page = self._status_page(settings, sessions, clock)
 
-        card = TicketCard(config=config, sessions=sessions, slack=slack, clock=clock)
-        pager = Sev2Pager(config=config, sessions=sessions, clock=clock, pagerduty=pagerduty, card=card)
+        once = OneTimeSteps(sessions=sessions, clock=clock, lease=config.scheduler_lease)
+        lookup = SlackLookup(slack)
+        card = TicketCard(config=config, sessions=sessions, slack=slack, clock=clock, once=once, lookup=lookup)
+        pager = Sev2Pager(config=config, sessions=sessions, clock=clock, pagerduty=pagerduty, card=card, once=once)
         channel = IncidentChannel(config=config, sessions=sessions, slack=slack, directory=directory, clock=clock,
-                                  card=card)
+                                  card=card, once=once, lookup=lookup)
         steps = OpeningSteps(config=config, sessions=sessions, slack=slack, pagerduty=pagerduty,
-                             status_page=status_page)
+                             status_page=status_page, lookup=lookup)
         self.incidents = IncidentService(config=config, sessions=sessions, clock=clock, card=card, channel=channel,
                                          steps=steps)
         sync = StatusPageSync(sessions=sessions, clock=clock, channel=channel, status_page=status_page,
                               pagerduty=pagerduty)
         self.cadence = StatusCadence(config=config, sessions=sessions, directory=directory, clock=clock,
                                      incidents=self.incidents, channel=channel, card=card, sync=sync)
+        announcer = Announcer(config=config, clock=clock, card=card, pager=pager, incidents=self.incidents, once=once)
         self.tickets = TicketService(config=config, sessions=sessions, directory=directory, clock=clock, card=card,
-                                     incidents=self.incidents, pager=pager)
+                                     incidents=self.incidents, pager=pager, announcer=announcer)
         self.status_site = StatusSite(sessions=sessions, clock=clock)
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background)
@@ -90,6 +98,11 @@ class SupportBot:
         PagingTimers(pager=pager, background=background).register(self.timers)
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
                        background=background).register(self.timers)
+        # One-time effects a stopped process left (the card, its notes, the SEV2 page, the kickoff): at every tick.
+        recovery = EffectRecovery(sessions=sessions, clock=clock, background=background)
+        recovery.on("ticket", announcer.resume)
+        recovery.on("incident", channel.resume_kickoff)
+        self.timers.sweep(recovery.sweep)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -143,20 +156,20 @@ class SupportBot:
         await handler.connect_async()  # type: ignore[no-untyped-call]
         return handler
 
-    async def healthy(self) -> bool:
-        """True only while the database answers a query."""
+    async def health_problem(self) -> str | None:
+        """None while the database takes a write; otherwise what is wrong, in words ("disk full")."""
         try:
-            async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            return True
-        except Exception:
-            return False
+            async with self.sessions.begin() as session:
+                await health.record_heartbeat(session, now=self.clock.now())
+            return None
+        except Exception as exc:  # any failure means unhealthy; the reason is said, never raised
+            return refusal_reason(exc) or f"the database did not answer ({type(exc).__name__})"
 
     def web_app(self) -> web.Application:
         """The HTTP app: signed Slack events, the health check and the built-in status page."""
         endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "",
                                  services=self.services())
-        return build_web_app(endpoint, healthy=self.healthy, extra_routes=self.status_site.routes())
+        return build_web_app(endpoint, health_problem=self.health_problem, extra_routes=self.status_site.routes())
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""
@@ -175,21 +188,23 @@ class SupportBot:
         return int(self.port or 0)
 
     async def stop(self) -> None:
-        """Stops taking requests, lets work already acknowledged finish, then closes: within STOP_SECONDS."""
+        """Stops taking requests, gives work already acknowledged and its outside calls until shortly before
+        STOP_SECONDS, cancels what is left (recording what came back), then closes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + STOP_SECONDS
 
-        def left() -> float:
-            return max(deadline - loop.time(), 0.1)
+        def left(margin: float = 0.0) -> float:
+            return max(deadline - margin - loop.time(), 0.1)
 
-        self.timers.stop()
+        await self.timers.stop_and_wait(timeout=1.0)  # no new tick, no recovery started from here on
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=left())
-        await self.tickets.drain(timeout=left())
-        await self.background.settle(timeout=left())
+            await asyncio.wait(list(self._in_flight), timeout=left(STOP_UNWIND_SECONDS))
+        await self.tickets.drain(timeout=left(STOP_UNWIND_SECONDS))
+        await self.background.settle(timeout=left(STOP_UNWIND_SECONDS))
+        await self._cancel_unfinished(timeout=left())
         if self.pagerduty is not None:
             self.pagerduty.close()
         if isinstance(self.status_page, Statuspage):
@@ -198,3 +213,14 @@ class SupportBot:
             await self._http.close()
             self._http = None
         await self.engine.dispose()
+
+    async def _cancel_unfinished(self, *, timeout: float) -> None:  # noqa: ASYNC109
+        listeners = [task for task in self._in_flight if not task.done()]
+        for task in listeners:
+            task.cancel()
+        if listeners:
+            log.warning("stopping: %d acknowledged request(s) still at work, cancelled; the rest is taken up "
+                        "again after their lease", len(listeners))
+            await asyncio.wait(listeners, timeout=timeout)
+        await self.tickets.cancel_unfinished(timeout=timeout)
+        await self.background.cancel(timeout=timeout)

@@ -5,10 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
+
+from sqlalchemy.engine import make_url
 
 from bot.core.config import ConfigError, EnvSettings, Settings, load_config
+from storage.migrate import DatabaseRefused
+
+# However stuck a call is (a worker thread waiting on a vendor, a lock), the process is gone this long after
+# SIGTERM: the orderly stop takes at most 8 s (bot/app.py STOP_SECONDS), this ends anything left past it.
+EXIT_DEADLINE_SECONDS = 9.5
+AFTER_STOP_SECONDS = 1.0
 
 
 def _settings(config_path: str | None = None) -> Settings:
@@ -33,11 +43,28 @@ async def _run() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    _exit_anyway_after(EXIT_DEADLINE_SECONDS)
     logging.getLogger("supportbot").info("stopping: finishing acknowledged work, then closing")
     if handler is not None:
         await handler.close_async()
     await bot.stop()
     logging.getLogger("supportbot").info("stopped")
+    # What is recorded is recorded; a worker thread still waiting on a vendor must not keep the process.
+    _exit_anyway_after(AFTER_STOP_SECONDS, code=0)
+
+
+def _exit_anyway_after(seconds: float, *, code: int = 1) -> None:
+    """Ends the process `seconds` from now if it has not ended by then (threads still blocked keep Python from
+    exiting on its own)."""
+    def exit_now() -> None:
+        logging.getLogger("supportbot").log(logging.ERROR if code else logging.INFO,
+                                            "still exiting %.1f s later: exiting now", seconds)
+        logging.shutdown()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 async def _migrate() -> None:
@@ -64,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--quiet-logs", action="store_true", default=True, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every step at INFO, and APScheduler says "Running job" and "executed successfully" on
+    # every tick: a quiet log says what the bot did, and only problems of theirs.
+    for chatty in ("alembic", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     try:
         if args.command == "check-config":
@@ -82,11 +113,15 @@ def main(argv: list[str] | None = None) -> int:
             from bot.sandbox.demo import run_demo
 
             logging.getLogger().setLevel(logging.WARNING)
-            logging.getLogger("alembic").setLevel(logging.WARNING)
             return asyncio.run(run_demo())
     except ConfigError as exc:
         print(f"supportbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseRefused as exc:
+        # One line an operator can act on; the driver's own text can carry paths or SQL, so it stays out.
+        where = make_url(EnvSettings.from_environ().database_url).render_as_string(hide_password=True)
+        print(f"supportbot: the database at {where} refused: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,7 +11,7 @@ from blocks.ids import Action, Callback, Command, StatusField
 from blocks.incident import status_modal
 from blocks.refusals import CommanderAction, incident_channel_only
 from bot.core.errors import UnknownTicket
-from bot.core.views import state_value, view_metadata
+from bot.core.views import state_value, text_value, view_metadata
 from bot.domain import IncidentStatus, IncidentStep
 from bot.incidents.service import IncidentService
 from bot.incidents.status_updates import StatusCadence, StatusDraft
@@ -61,8 +61,8 @@ async def publish_status(ack: AsyncAck, body: dict[str, Any], view: dict[str, An
         return
     status = state_value(view, StatusField.STATUS.value)
     draft = StatusDraft(status=IncidentStatus(status) if status in IncidentStatus._value2member_map_ else None,
-                        message=(state_value(view, StatusField.MESSAGE.value) or "").strip(),
-                        reason=(state_value(view, StatusField.REASON.value) or "").strip() or None)
+                        message=text_value(view, StatusField.MESSAGE.value),
+                        reason=text_value(view, StatusField.REASON.value) or None)
     errors = await cadence.check(incident_id, draft)
     if errors:
         await ack(response_action="errors", errors=errors)

@@ -93,6 +93,9 @@ async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, A
         await ack(response_action="errors", errors={SeverityField.REASON.value: "Say why the severity changes"}
                   if not reason else {SeverityField.IMPACT.value: "Choose the impact"})
         return
+    number = int(view_metadata(view)["ticket"])
+    if unchanged := await tickets.severity_unchanged(number, Impact(impact)):
+        await ack(response_action="errors", errors={SeverityField.IMPACT.value: unchanged})
+        return
     await ack()
-    number = view_metadata(view)["ticket"]
-    await tickets.change_severity(int(number), impact=Impact(impact), reason=reason, actor=body["user"]["id"])
+    await tickets.change_severity(number, impact=Impact(impact), reason=reason, actor=body["user"]["id"])

@@ -40,3 +40,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The process's session factory; loaded rows stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# What SQLite and PostgreSQL say when they refuse a write, in the words an agent or operator can act on.
+_REFUSALS = (
+    ("database or disk is full", "disk full"),
+    ("could not extend file", "disk full"),
+    ("no space left on device", "disk full"),
+    ("attempt to write a readonly database", "the database is read-only"),
+    ("read-only transaction", "the database is read-only"),
+    ("readonly database", "the database is read-only"),
+    ("unable to open database file", "the database file cannot be opened"),
+    ("database is locked", "another writer holds the lock"),
+    ("permission denied", "permission denied"),
+)
+
+
+def refusal_reason(exc: BaseException) -> str | None:
+    """Why the database refused, in a few words ("disk full", "the database is read-only"); None if unknown.
+
+    Matches the driver's message, because SQLite reports these only as OperationalError text and asyncpg's
+    classes differ from psycopg's; the message is never shown raw (it can hold paths or SQL).
+    """
+    text = " ".join(str(e).lower() for e in (exc, getattr(exc, "orig", None), exc.__cause__) if e is not None)
+    return next((words for needle, words in _REFUSALS if needle in text), None)

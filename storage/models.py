@@ -109,14 +109,20 @@ class TimerRow(Base):
 
 
 class SideEffectRow(Base):
-    """Marks a one-time side effect (a card posted, a page sent) so a duplicate delivery cannot redo it."""
+    """A one-time side effect (a card posted, a page sent), keyed by what it means: planned, claimed with a lease,
+    done once. A duplicate delivery finds it taken; a claim whose lease ended is taken over by the next attempt."""
 
     __tablename__ = "side_effects"
+    __table_args__ = (Index("ix_side_effects_due", "done_at", "claimed_until"),)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     claimed_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None]
+    # The attempt holding it may work until then; afterwards (or at once when NULL) anyone may take it over.
+    claimed_until: Mapped[datetime | None]
+    # 0: planned, nobody started it; more than 1: an earlier attempt may have done it without reporting back.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IncidentRow(Base):
@@ -201,3 +207,12 @@ class PublicUpdateRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class HeartbeatRow(Base):
+    """One row the health check rewrites, so `/healthz` proves the database takes writes, not only reads."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    beat_at: Mapped[datetime]

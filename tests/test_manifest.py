@@ -28,7 +28,8 @@ SCOPE_OF = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat
             "conversations_invite": "channels:manage", "conversations_setTopic": "channels:manage",
             "conversations_setPurpose": "channels:manage", "conversations_list": "channels:read",
             "conversations_info": "channels:read", "conversations_members": "channels:read",
-            "conversations_history": "channels:history", "conversations_join": "channels:join",
+            "conversations_history": "channels:history", "conversations_replies": "channels:history",
+            "conversations_join": "channels:join", "auth_test": None,
             "usergroups_users_list": "usergroups:read", "users_info": "users:read",
             "views_open": None, "views_update": None, "views_push": None, "views_publish": None}
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 K = TypeVar("K", bound=TimerKey)
 # Called inside the timer's own transaction, with the key parsed back into what it means.
 TimerHandler = Callable[[AsyncSession, K, timers.DueTimer], Awaitable[None]]
+# A recovery pass run at every tick (the first at start): finds work a stopped process left, starts it in the
+# background and says how much it started (not counted as timers fired).
+Sweep = Callable[[], Awaitable[int]]
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(minutes=10)
 
@@ -41,6 +44,7 @@ class BackgroundWork:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._named: dict[str, asyncio.Task[None]] = {}
 
     def spawn(self, work: Awaitable[object], name: str) -> None:
         """Runs the work beside the caller; a crash is logged, never lost silently."""
@@ -53,6 +57,24 @@ class BackgroundWork:
         task = asyncio.get_running_loop().create_task(run(), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._named[name] = task
+        task.add_done_callback(lambda done: self._named.pop(name, None) if self._named.get(name) is done else None)
+
+    def spawn_unless_running(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
+        """Starts `work()` unless work of this name is still running (a sweep finding the same thing each tick);
+        True when it started."""
+        if name in self._named:
+            return False
+        self.spawn(work(), name)
+        return True
+
+    async def cancel(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Cancels whatever is still running and gives it `timeout` to unwind (and record what finished)."""
+        pending = list(self._tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def settle(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Waits until no spawned work is left (or nothing finished within `timeout`)."""
@@ -75,12 +97,18 @@ class TimerService:
         self._lease = max(tick * 4, timedelta(seconds=60))
         self._claimant = f"{socket.gethostname()}:{os.getpid()}"
         self._handlers: dict[str, tuple[type[TimerKey], TimerHandler[Any]]] = {}
+        self._sweeps: list[Sweep] = []
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        self._stopped = False
 
     def on(self, key_type: type[K], handler: TimerHandler[K]) -> None:
         """Fires timers of this key's kind with `handler`."""
         self._handlers[key_type.kind] = (key_type, handler)
+
+    def sweep(self, recovery: Sweep) -> None:
+        """Runs `recovery` at every tick, after the due timers: how work left by a stopped process is found."""
+        self._sweeps.append(recovery)
 
     async def fire_due(self, *, settle: bool = True) -> int:
         """Fire every timer due now; returns how many fired.
@@ -96,7 +124,7 @@ class TimerService:
     async def _fire_due(self) -> int:
         fired = 0
         async with self._lock:
-            while True:
+            while not self._stopped:
                 now = self._clock.now()
                 async with self._sessions.begin() as session:
                     due = await timers.claim_due_timers(session, now=now, limit=self._batch, lease=self._lease,
@@ -104,7 +132,14 @@ class TimerService:
                 for timer in due:
                     fired += await self._fire(timer, now)
                 if len(due) < self._batch:
-                    return fired
+                    break
+            for recovery in self._sweeps if not self._stopped else ():
+                try:
+                    if started := await recovery():
+                        log.info("recovery: took up %d step(s) left unfinished", started)
+                except Exception:  # one failing recovery must not stop the timers or the other recoveries
+                    log.exception("recovery sweep failed")
+        return fired
 
     async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
         registered = self._handlers.get(timer.kind)
@@ -144,3 +179,14 @@ class TimerService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+    async def stop_and_wait(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Stops ticking and waits (`timeout` at most) for a tick in progress, so it starts nothing after this."""
+        self.stop()
+        self._stopped = True
+        try:
+            await asyncio.wait_for(self._lock.acquire(), timeout)
+        except TimeoutError:
+            log.warning("a scheduler tick was still running when stopping")
+            return
+        self._lock.release()

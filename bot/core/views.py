@@ -21,6 +21,17 @@ def state_value(view: Mapping[str, Any], block_id: str) -> Any:
     return None
 
 
+def text_value(view: Mapping[str, Any], block_id: str) -> str:
+    """A text input's value, trimmed; empty when left empty or when it is not text at all (a forged number)."""
+    value = state_value(view, block_id)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def has_broken_characters(text: str) -> bool:
+    """True for lone UTF-16 surrogates: no client sends them, and neither Slack nor the database stores them."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
 def view_metadata(view: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON object our modal put in `private_metadata`; empty when it is missing or not ours."""
     try:

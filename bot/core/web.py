@@ -24,7 +24,7 @@ from bot.core.payload_shape import is_ssl_check, malformed_reason
 
 log = logging.getLogger(__name__)
 
-HealthCheck = Callable[[], Awaitable[bool]]
+HealthCheck = Callable[[], Awaitable[str | None]]  # None when healthy, else the problem in words
 RESPONDED = "supportbot_responded"  # context key: set once Slack's HTTP request has its answer
 ANSWERS = "supportbot_answers"  # context key: the AnswerGate of the endpoint
 
@@ -127,14 +127,28 @@ class SlackEndpoint:
         return hmac.compare_digest(expected, signature)
 
 
-def build_web_app(endpoint: SlackEndpoint, *, healthy: HealthCheck,
-                  extra_routes: list[web.RouteDef] | None = None) -> web.Application:
-    """The HTTP app: Slack events, `GET /healthz` (503 while the database is down) and any extra routes."""
-    async def healthz(_request: web.Request) -> web.Response:
-        ok = await healthy()
-        return web.json_response({"ok": ok, "database": "up" if ok else "down"}, status=200 if ok else 503)
+@web.middleware
+async def _client_gone_is_one_line(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                                   ) -> web.StreamResponse:
+    """A client that hangs up mid-request is ordinary on the internet: one INFO line, not an ERROR traceback."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        log.info("client %s went away during %s %s", request.remote, request.method, request.path)
+        # Nobody is left to read it; aiohttp needs a response to finish the request cleanly.
+        return web.Response(status=400, text="connection lost")
 
-    web_app = web.Application(client_max_size=2 * 1024 * 1024)
+
+def build_web_app(endpoint: SlackEndpoint, *, health_problem: HealthCheck,
+                  extra_routes: list[web.RouteDef] | None = None) -> web.Application:
+    """The HTTP app: Slack events, `GET /healthz` (503 while the database refuses a write) and any extra routes."""
+    async def healthz(_request: web.Request) -> web.Response:
+        problem = await health_problem()
+        body = {"ok": problem is None, "database": "up" if problem is None else "down"}
+        return web.json_response(body if problem is None else {**body, "problem": problem},
+                                 status=200 if problem is None else 503)
+
+    web_app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[_client_gone_is_one_line])
     web_app.add_routes([web.post("/slack/events", endpoint.handle), web.get("/healthz", healthz),
                         *(extra_routes or [])])
     return web_app

@@ -1,4 +1,5 @@
-"""The incident channel once it exists: topic, invitations and the kickoff (each once), and posting there."""
+"""The incident channel once it exists: topic, invitations and the kickoff (once, also across a stop mid-way:
+the kickoff carries our metadata and an attempt that comes again finds it), and posting there."""
 
 from __future__ import annotations
 
@@ -13,49 +14,80 @@ from blocks import incident as blocks
 from blocks.ticket_card import card_url
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
+from bot.core.once import OneTimeSteps
 from bot.core.slack import Directory
+from bot.core.slack_lookup import Mark, SlackLookup
 from bot.domain import Incident, StepState, Ticket
 from bot.ticket_card.service import TicketCard
 from storage.repositories import incidents as repo
-from storage.repositories import side_effects
+from storage.repositories.side_effects import Claim
 
 log = logging.getLogger(__name__)
+
+
+def kickoff_key(incident_id: int) -> str:
+    """The one-time side effect of setting up the channel and posting the kickoff of one incident round."""
+    return f"incident:{incident_id}:kickoff"
+
+
+def kickoff_mark(incident: Incident) -> Mark:
+    """The metadata the kickoff carries, by which an attempt that comes again finds it in the channel."""
+    return Mark("supportbot_kickoff", {"incident": incident.id, "ticket": incident.ticket_number})
 
 
 class IncidentChannel:
     """Sets up and speaks in `#incident-<n>`; before the channel exists it speaks under the ticket card."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
-                 directory: Directory, clock: Clock, card: TicketCard) -> None:
+                 directory: Directory, clock: Clock, card: TicketCard, once: OneTimeSteps,
+                 lookup: SlackLookup) -> None:
         self._config = config
         self._sessions = sessions
         self._slack = slack
         self._directory = directory
         self._clock = clock
         self._card = card
+        self._once = once
+        self._lookup = lookup
 
-    async def prepare(self, incident: Incident, ticket: Ticket) -> None:
-        """Topic, invitations and the kickoff message, each once; a failed invite never loses the channel."""
-        assert incident.channel_id
-        key = f"incident:{incident.id}:kickoff"
-        async with self._sessions.begin() as session:
-            if not await side_effects.claim_side_effect(session, key=key, now=self._clock.now()):
-                return
-        await self.set_topic(incident, ticket)
-        invite_note = await self._invite(incident, ticket)
-        try:
-            posted = await self._slack.chat_postMessage(channel=incident.channel_id,
-                                                        text=blocks.kickoff_fallback_text(ticket),
-                                                        blocks=self._kickoff(incident, ticket))
-        except SlackApiError:
-            async with self._sessions.begin() as session:
-                await side_effects.release_side_effect(session, key=key)
-            raise
-        async with self._sessions.begin() as session:
-            await repo.record_kickoff(session, incident_id=incident.id, ts=str(posted["ts"]))
-            await side_effects.complete_side_effect(session, key=key, now=self._clock.now())
-        if invite_note:
-            await self._slack.chat_postMessage(channel=incident.channel_id, text=invite_note)
+    async def plan_kickoff(self, session: AsyncSession, incident_id: int) -> None:
+        """Writes down, with the channel's opening, that its kickoff must follow."""
+        await self._once.plan(session, [kickoff_key(incident_id)])
+
+    async def prepare(self, incident: Incident, ticket: Ticket, *, planned_only: bool = False) -> None:
+        """Topic, invitations and the kickoff message, once; a failed invite never loses the channel.
+        `planned_only`: a resume, doing only what is written down."""
+        channel = incident.channel_id
+        assert channel
+        invite_note: list[str] = []
+
+        async def send(claim: Claim) -> str:
+            await self.set_topic(incident, ticket)
+            if note := await self._invite(incident, ticket):
+                invite_note.append(note)
+            mark = kickoff_mark(incident)
+            if claim.again and (found := await self._lookup.message(channel, mark)):
+                return found
+            posted = await self._slack.chat_postMessage(channel=channel, text=blocks.kickoff_fallback_text(ticket),
+                                                        blocks=self._kickoff(incident, ticket),
+                                                        metadata=mark.metadata())
+            return str(posted["ts"])
+
+        async def record(session: AsyncSession, ts: str) -> dict[str, Any]:
+            await repo.record_kickoff(session, incident_id=incident.id, ts=ts)
+            return {"ts": ts}
+
+        posted = await self._once.perform(kickoff_key(incident.id), send, record=record, planned_only=planned_only)
+        if posted and invite_note:
+            await self._slack.chat_postMessage(channel=channel, text=invite_note[0])
+
+    async def resume_kickoff(self, incident_id: int) -> None:
+        """Finishes the kickoff a stopped attempt left (the recovery sweep calls this)."""
+        async with self._sessions() as session:
+            incident = await repo.get_incident(session, incident_id=incident_id)
+        if incident is not None and incident.channel.state is StepState.DONE and incident.channel_id:
+            await self.prepare(incident, await self._card.get(incident.ticket_number), planned_only=True)
+            await self._card.refresh(incident.ticket_number)
 
     def _kickoff(self, incident: Incident, ticket: Ticket) -> list[dict[str, Any]]:
         return blocks.kickoff(ticket, incident, card_url=card_url(ticket),

@@ -20,6 +20,7 @@ from blocks.text import escape
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.errors import OutsideServiceError, UnknownTicket
+from bot.core.once import attempt_seconds
 from bot.core.scheduler import retry_delay
 from bot.core.timers import cancel, schedule
 from bot.domain import Incident, IncidentStep, StepState, Ticket
@@ -34,7 +35,8 @@ from storage.repositories import incidents as repo
 
 log = logging.getLogger(__name__)
 
-# Longer than the slowest step can take with its own retries (Statuspage: 4 tries of 10 s plus waits).
+# The default lease of one attempt at a step ([scheduler] lease). An attempt gives up at three quarters of it,
+# which is longer than the slowest step takes with its own retries (Statuspage: 4 tries of 10 s plus waits).
 STEP_LEASE = timedelta(seconds=120)
 
 
@@ -45,6 +47,7 @@ class PreparedIncident:
     incident: Incident
     ticket: Ticket
     claimed: tuple[IncidentStep, ...]
+    again: bool = False  # the incident existed: its steps may have been attempted before
 
 
 def reminder_at(incident_id: int, due: datetime) -> StatusReminder:
@@ -63,6 +66,7 @@ class IncidentService:
         self._card = card
         self.channel = channel
         self._runners: dict[IncidentStep, StepRunner] = steps.runners
+        self._lease = config.scheduler_lease
 
     async def open_for(self, ticket: Ticket, actor: str) -> Incident:
         """Opens (or finds) the ticket's incident and runs whichever steps are not done yet."""
@@ -84,21 +88,21 @@ class IncidentService:
         incident, created = await repo.open_incident_once(
             session, ticket_number=ticket.number, generation=generation, public_title=public_title(ticket),
             message=investigating_message(ticket, cadence_minutes=int(cadence.total_seconds() // 60)), now=now,
-            steps=list(self._runners), claim_for=STEP_LEASE)
+            steps=list(self._runners), claim_for=self._lease)
         if created:
             await schedule(session, reminder_at(incident.id, now + cadence), due_at=now + cadence)
             await audit.append_audit_event(session, ticket_number=ticket.number, action="incident_opened",
                                            actor=actor, at=now, before=None,
                                            after={"incident": incident.id, "generation": generation})
             claimed = list(self._runners)  # inserted claimed; one retry covers them all if nobody reports back
-            await schedule(session, StepRetry(incident.id, None), due_at=now + STEP_LEASE + timedelta(seconds=1))
+            await schedule(session, StepRetry(incident.id, None), due_at=now + self._lease + timedelta(seconds=1))
         else:
             claimed = await self._claim(session, incident.id, list(self._runners))
-        return PreparedIncident(incident=incident, ticket=ticket, claimed=tuple(claimed))
+        return PreparedIncident(incident=incident, ticket=ticket, claimed=tuple(claimed), again=not created)
 
     async def run_prepared(self, prepared: PreparedIncident) -> Incident:
         """Runs the claimed steps of a prepared incident; the incident as it stands afterwards."""
-        await self._run_claimed(prepared.incident, prepared.ticket, list(prepared.claimed))
+        await self._run_claimed(prepared.incident, prepared.ticket, list(prepared.claimed), again=prepared.again)
         return await self.get(prepared.incident.id)
 
     async def card_posted(self, ticket_number: int) -> None:
@@ -124,10 +128,10 @@ class IncidentService:
     async def _claim(self, session: AsyncSession, incident_id: int, steps: list[IncidentStep]) -> list[IncidentStep]:
         now = self._clock.now()
         claimed = [step for step in steps if await step_repo.claim_step(
-            session, incident_id=incident_id, step=step, now=now, lease=STEP_LEASE)]
+            session, incident_id=incident_id, step=step, now=now, lease=self._lease)]
         for step in claimed:
             # If this attempt never reports back (a crash, a deploy), the step is retried when its lease ends.
-            await self._set_retry(session, incident_id, step, due=now + STEP_LEASE + timedelta(seconds=1))
+            await self._set_retry(session, incident_id, step, due=now + self._lease + timedelta(seconds=1))
         return claimed
 
     async def _set_retry(self, session: AsyncSession, incident_id: int, step: IncidentStep, *,
@@ -138,29 +142,51 @@ class IncidentService:
         if due is not None:
             await schedule(session, key, due_at=due)
 
-    async def _run_claimed(self, incident: Incident, ticket: Ticket, claimed: list[IncidentStep]) -> None:
+    async def _run_claimed(self, incident: Incident, ticket: Ticket, claimed: list[IncidentStep], *,
+                           again: bool) -> None:
         # The outside calls overlap: the slowest API sets the pace, not their sum.
-        await asyncio.gather(*(self._run_step(incident, ticket, step) for step in claimed))
+        await asyncio.gather(*(self._run_step(incident, ticket, step, again) for step in claimed))
         await self._follow_up(incident.id, ticket.number, ran=claimed)
 
-    async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep) -> None:
-        retry = True
+    async def _run_step(self, incident: Incident, ticket: Ticket, step: IncidentStep, again: bool) -> None:
+        attempt = asyncio.ensure_future(self._attempt(incident, ticket, step, again))
         try:
-            result = await self._runners[step](incident, ticket)
+            result, retry = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            # Told to stop: what already came back (a page's 202) is recorded; a call still out is abandoned
+            # and its step is taken up again, looked for first, once its lease ends.
+            if attempt.done() and not attempt.cancelled():
+                await asyncio.shield(self._record(incident, step, *attempt.result()))
+            else:
+                attempt.cancel()
+            raise
+        await asyncio.shield(self._record(incident, step, result, retry))
+
+    async def _attempt(self, incident: Incident, ticket: Ticket, step: IncidentStep,
+                       again: bool) -> tuple[StepResult, bool]:
+        """The runner's outcome (never raising) and whether a failure is worth retrying by itself."""
+        try:
+            async with asyncio.timeout(attempt_seconds(self._lease)):  # give up before the lease passes on
+                return await self._runners[step](incident, ticket, again), True
         except (OutsideServiceError, SlackApiError, OSError, TimeoutError) as exc:
             result = StepResult(StepState.FAILED, _describe(exc))
             if isinstance(exc, OutsideServiceError) and not exc.retryable:
                 # A 400 or 401 will fail the same way again: a person fixes the cause and presses Retry.
-                retry, result = False, StepResult(StepState.FAILED, blocks.step_not_retried(result.detail))
+                return StepResult(StepState.FAILED, blocks.step_not_retried(result.detail)), False
+            return result, True
         except Exception as exc:  # an unexpected failure must still be visible and retried, never lost
             log.exception("incident step %s crashed", step.value)
-            result = StepResult(StepState.FAILED, f"unexpected error ({type(exc).__name__})")
+            return StepResult(StepState.FAILED, f"unexpected error ({type(exc).__name__})"), True
+
+    async def _record(self, incident: Incident, step: IncidentStep, result: StepResult, retry: bool) -> None:
         async with self._sessions.begin() as session:
             failures = await step_repo.record_step(session, incident_id=incident.id, step=step, state=result.state,
                                                    detail=result.detail, made=result.made)
             await audit.append_audit_event(session, ticket_number=incident.ticket_number,
                                            action=f"incident_{step.value}_{result.state.value}", actor="supportbot",
                                            at=self._clock.now(), before=None, after={"detail": result.detail})
+            if step is IncidentStep.CHANNEL and result.state is StepState.DONE:
+                await self.channel.plan_kickoff(session, incident.id)  # so a stop now cannot lose the kickoff
             if result.state is StepState.FAILED:
                 due = self._clock.now() + retry_delay(failures) if retry else None
                 if retry:
@@ -201,11 +227,16 @@ class IncidentService:
         ticket = await self._card.get(before.ticket_number)
         async with self._sessions.begin() as session:
             claimed = await self._claim(session, incident_id, [step])
-        await self._run_claimed(before, ticket, claimed)
+        await self._run_claimed(before, ticket, claimed, again=True)
         after = await self.get(incident_id)
         if after.step(step).state is StepState.DONE and before.step(step).state is not StepState.DONE:
             await self.channel.say(after, blocks.step_recovered(after, step), f"{step.label} done on retry")
         return after
+
+    async def stalled_steps(self) -> list[tuple[int, IncidentStep]]:
+        """Steps still running past their lease: their attempt stopped without reporting back."""
+        async with self._sessions() as session:
+            return await step_repo.steps_past_lease(session, now=self._clock.now())
 
     async def give_up(self, incident_id: int, step: IncidentStep, *, by: str) -> None:
         """Stops retrying a failed step, on a person's word; said in the channel and on the kickoff."""

@@ -11,6 +11,7 @@ from blocks import incident as words
 from blocks.text import section
 from bot.core.clock import Clock
 from bot.core.errors import OutsideServiceError
+from bot.core.plain import plain_text
 from bot.core.scheduler import retry_delay
 from bot.core.timers import schedule
 from bot.domain import Incident, IncidentStep, StatusUpdate
@@ -39,7 +40,7 @@ class StatusPageSync:
             return False  # the opening step has not succeeded yet; its retry posts the current state
         try:
             await self.status_page.update_incident(incident.statuspage_incident_id, status=update.status.value,
-                                                   body=update.message)
+                                                   body=plain_text(update.message))
             return True
         except OutsideServiceError as exc:
             if not exc.retryable:
@@ -58,7 +59,7 @@ class StatusPageSync:
             return
         try:
             await self.status_page.update_incident(incident.statuspage_incident_id, status=incident.status.value,
-                                                   body=incident.last_public_message)
+                                                   body=plain_text(incident.last_public_message))
         except OutsideServiceError as exc:
             if exc.retryable:
                 await self._retry_later(PublishRetry(key.incident, key.update, key.attempt + 1))

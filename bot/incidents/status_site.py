@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +17,17 @@ from storage.repositories import public_status
 
 HISTORY = timedelta(days=90)
 _TEMPLATES = Environment(loader=PackageLoader("bot.incidents", "templates"), autoescape=select_autoescape(["html"]))
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+# Sent with both answers: nothing may load, run, frame the page or learn where the reader came from.
+_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+_LOCKED = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def content_security_policy(html: str) -> str:
+    """The page may use its own inline style sheet (by hash) and nothing else: no script, image, font or frame."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()}'"
+                      for css in _STYLE.findall(html))
+    return f"{_LOCKED}; style-src {hashes}" if hashes else _LOCKED
 
 
 def _incident_json(incident: public_status.PublicIncident) -> dict[str, Any]:
@@ -46,7 +60,8 @@ class StatusSite:
         html = _TEMPLATES.get_template("status.html").render(
             title=self._title, current=current, past=[i for i in incidents if i.resolved_at is not None],
             stamp=_stamp, now=_stamp(self._clock.now()))
-        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-cache"})
+        return web.Response(text=html, content_type="text/html",
+                            headers={**_HEADERS, "Content-Security-Policy": content_security_policy(html)})
 
     async def json(self, _request: web.Request) -> web.Response:
         """`GET /status.json`: overall status (operational or major outage) and the last 90 days of incidents."""
@@ -56,7 +71,7 @@ class StatusSite:
             "status": "major_outage" if current else "operational",
             "generated_at": self._clock.now().isoformat(),
             "incidents": [_incident_json(i) for i in incidents],
-        }, headers={"Cache-Control": "no-cache"})
+        }, headers={**_HEADERS, "Content-Security-Policy": _LOCKED})
 
     def routes(self) -> list[web.RouteDef]:
         """The routes to mount on the bot's web app."""

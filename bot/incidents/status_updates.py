@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import incident as blocks
 from blocks.ids import StatusField
-from blocks.refusals import CommanderAction, commanders_only
+from blocks.incident import STATUS_TEXT_MAX
+from blocks.refusals import BROKEN_CHARACTERS, CommanderAction, commanders_only, too_long
 from blocks.text import section
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.errors import NotAllowed
+from bot.core.redaction import redact
 from bot.core.slack import Directory
 from bot.core.timers import schedule
+from bot.core.views import has_broken_characters
 from bot.domain import Incident, IncidentStatus, StatusUpdate
 from bot.incidents.channel import IncidentChannel
 from bot.incidents.public_text import leak_problem
@@ -29,6 +32,8 @@ from storage.repositories import audit, timers
 from storage.repositories import incidents as repo
 
 log = logging.getLogger(__name__)
+# Clicks racing on one incident settle in a round or two; past that, the latest state stands.
+CHANGE_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class StatusDraft:
@@ -59,9 +64,16 @@ def status_errors(draft: StatusDraft, incident: Incident, *, leak: str | None) -
         errors[StatusField.STATUS.value] = "Choose the status customers will see"
     if not draft.message.strip():
         errors[StatusField.MESSAGE.value] = "Write what customers should know"
+    elif len(draft.message) > STATUS_TEXT_MAX:
+        errors[StatusField.MESSAGE.value] = too_long(STATUS_TEXT_MAX, len(draft.message))
+    elif has_broken_characters(draft.message):
+        errors[StatusField.MESSAGE.value] = BROKEN_CHARACTERS
     elif leak:
         errors[StatusField.MESSAGE.value] = leak
-    if draft.status is not None and draft.status.order < incident.status.order and not draft.reason:
+    if draft.reason and (has_broken_characters(draft.reason) or len(draft.reason) > STATUS_TEXT_MAX):
+        errors[StatusField.REASON.value] = (BROKEN_CHARACTERS if has_broken_characters(draft.reason)
+                                            else too_long(STATUS_TEXT_MAX, len(draft.reason)))
+    elif draft.status is not None and draft.status.order < incident.status.order and not draft.reason:
         errors[StatusField.REASON.value] = (f"Moving back from {incident.status.label} to {draft.status.label}: "
                                             "say why")
     return errors
@@ -91,18 +103,24 @@ class StatusCadence:
             raise NotAllowed(commanders_only(incident.commander, group, action))
 
     async def take_command(self, incident_id: int, user_id: str) -> Incident:
-        """Makes the user the commander, audited and said in the channel."""
-        incident = await self._incidents.get(incident_id)
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            previous = await repo.take_command(session, incident_id=incident_id, user_id=user_id)
-            await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="command_taken",
-                                           actor=user_id, at=now, before={"commander": previous},
-                                           after={"commander": user_id})
-        incident = await self._incidents.get(incident_id)
-        if incident.channel_id:
-            await self._post(incident, blocks.new_commander(user_id))
-        return incident
+        """Makes the user the commander, audited and said in the channel once, however often it is pressed."""
+        for _ in range(CHANGE_ATTEMPTS):
+            incident = await self._incidents.get(incident_id)
+            if incident.commander == user_id:
+                return incident  # already theirs (a double click, or a second press): nothing to say
+            async with self._sessions.begin() as session:
+                if not await repo.hand_over_command(session, incident_id=incident_id, expected=incident.commander,
+                                                    to=user_id):
+                    continue  # someone else took command in between: look again
+                await audit.append_audit_event(session, ticket_number=incident.ticket_number,
+                                               action="command_taken", actor=user_id, at=self._clock.now(),
+                                               before={"commander": incident.commander},
+                                               after={"commander": user_id})
+            incident = await self._incidents.get(incident_id)
+            if incident.channel_id:
+                await self._post(incident, blocks.new_commander(user_id))
+            return incident
+        return await self._incidents.get(incident_id)
 
     async def check(self, incident_id: int, draft: StatusDraft) -> dict[str, str]:
         """Inline errors for the draft, leaks of internal details included; empty when it may be published."""
@@ -131,8 +149,12 @@ class StatusCadence:
             if before.status is IncidentStatus.RESOLVED and draft.status is not IncidentStatus.RESOLVED:
                 reopened = await self._incidents.prepare(session, await self._card.get(before.ticket_number), by)
                 before = reopened.incident
-            update = StatusUpdate(incident_id=before.id, status=draft.status, message=draft.message.strip(),
-                                  posted_by=by, posted_at=now, reason=draft.reason)
+            # One redaction before storage, audit and the channel: the reason is internal, so it is cleaned
+            # rather than refused; the public message was refused for any credential before it got here.
+            reason = redact(draft.reason).text if draft.reason else None
+            update = StatusUpdate(incident_id=before.id, status=draft.status,
+                                  message=redact(draft.message.strip()).text, posted_by=by, posted_at=now,
+                                  reason=reason)
             if not await repo.record_status_update(session, update_=update, submission_key=submission_key):
                 raise _AlreadyRecorded  # rolls back a re-opening prepared for the duplicate
             await timers.cancel_timers(session, now=now, kinds=[StatusReminder.kind], incident_id=before.id)
@@ -142,7 +164,7 @@ class StatusCadence:
                                due_at=now + self._config.incident.status_update_every)
             await audit.append_audit_event(session, ticket_number=before.ticket_number, action="status_update",
                                            actor=by, at=now, before={"status": before.status.value},
-                                           after={"status": draft.status.value, "reason": draft.reason})
+                                           after={"status": draft.status.value, "reason": reason})
         return RecordedUpdate(before=before, update=update, reopened=reopened)
 
     async def announce(self, recorded: RecordedUpdate | None) -> Incident | None:

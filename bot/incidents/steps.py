@@ -1,6 +1,9 @@
 """The opening steps of an incident, one runner each: page on-call, open the channel, post the status page.
 
-A runner does its one outside call and says what came of it; the service claims, records and retries.
+A runner does its one outside call and says what came of it; the service claims, records and retries. A runner
+told it comes `again` (an earlier attempt may have made the thing and stopped before recording it) looks for it
+first: the channel by its name and its creator (us), the status-page incident by our key in its metadata; a page
+is sent again under the same dedup key, which PagerDuty keeps to one alert.
 Adding a step is one `IncidentStep` value and one runner here.
 """
 
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import incident as words
 from bot.core.config import BotConfig
+from bot.core.slack_lookup import SlackLookup
 from bot.domain import Incident, IncidentStep, StepState, Ticket
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import PublicIncidentDraft, StatusPublisher
@@ -34,7 +38,8 @@ class StepResult:
     made: MadeOutside | None = None
 
 
-StepRunner = Callable[[Incident, Ticket], Awaitable[StepResult]]
+# (incident, ticket, again): `again` when an earlier attempt may have done it without reporting back.
+StepRunner = Callable[[Incident, Ticket, bool], Awaitable[StepResult]]
 
 
 def dedup_key(incident: Incident) -> str:
@@ -46,18 +51,19 @@ class OpeningSteps:
     """The runners of an incident's opening steps, keyed by the step they run."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
-                 pagerduty: PagerDuty | None, status_page: StatusPublisher) -> None:
+                 pagerduty: PagerDuty | None, status_page: StatusPublisher, lookup: SlackLookup) -> None:
         self._config = config
         self._sessions = sessions
         self._slack = slack
+        self._lookup = lookup
         self._pagerduty = pagerduty
         self._status_page = status_page
         self.runners: dict[IncidentStep, StepRunner] = {
             IncidentStep.PAGE: self.page, IncidentStep.CHANNEL: self.open_channel,
             IncidentStep.STATUSPAGE: self.post_status_page}
 
-    async def page(self, incident: Incident, ticket: Ticket) -> StepResult:
-        """Pages on-call (critical), or says plainly that nobody could be paged."""
+    async def page(self, incident: Incident, ticket: Ticket, again: bool = False) -> StepResult:
+        """Pages on-call (critical), or says plainly that nobody could be paged; again, under the same dedup key."""
         if self._pagerduty is None:
             return StepResult(StepState.SKIPPED, words.not_paged_note(self._config.slack.incident_commanders))
         request = page_request(ticket, dedup_key=dedup_key(incident),
@@ -66,8 +72,9 @@ class OpeningSteps:
         return StepResult(StepState.DONE, words.paged_note(request.severity, result.dedup_key),
                           MadeOutside(external_id=result.dedup_key))
 
-    async def open_channel(self, incident: Incident, ticket: Ticket) -> StepResult:
-        """Opens #incident-<n> (then -2, -3 … when taken by someone else); a re-opened round re-uses its channel."""
+    async def open_channel(self, incident: Incident, ticket: Ticket, again: bool = False) -> StepResult:
+        """Opens #incident-<n> (then -2, -3 … when taken by someone else); a re-opened round re-uses its channel.
+        Again, a taken name that we created is the channel an earlier attempt opened: it is the one."""
         if incident.generation > 1:
             async with self._sessions() as session:
                 earlier = await repo.incident_of_generation(session, ticket_number=ticket.number,
@@ -81,22 +88,25 @@ class OpeningSteps:
             try:
                 created = await self._slack.conversations_create(name=name, is_private=False)
             except SlackApiError as exc:
-                if exc.response.get("error") == "name_taken":
-                    continue  # someone else's channel: never post into it
-                raise
+                if exc.response.get("error") != "name_taken":
+                    raise
+                if again and (ours := await self._lookup.own_channel(name)):
+                    return StepResult(StepState.DONE, words.channel_opened_note(ours["id"]),
+                                      MadeOutside(external_id=ours["id"], external_name=ours["name"]))
+                continue  # someone else's channel: never post into it
             channel = created["channel"]
             return StepResult(StepState.DONE, words.channel_opened_note(channel["id"]),
                               MadeOutside(external_id=channel["id"], external_name=channel["name"]))
         return StepResult(StepState.FAILED, words.channel_names_taken(base, f"{base}-{MAX_NAME_SUFFIX}"))
 
-    async def post_status_page(self, incident: Incident, ticket: Ticket) -> StepResult:
+    async def post_status_page(self, incident: Incident, ticket: Ticket, again: bool = False) -> StepResult:
         """Opens the public incident as Investigating, in public words only, once per round."""
         current = incident  # read just before the claim, or just created
         draft = PublicIncidentDraft(name=current.public_title, status=current.status.value,
                                     body=current.last_public_message)
-        # A recorded outcome means an earlier attempt ran, and its create may have landed unseen.
+        # An earlier attempt (a recorded outcome, or one that never reported back) may have created it unseen.
         published = await self._status_page.open_incident(draft, idempotency_key=dedup_key(incident),
-                                                          maybe_exists=current.statuspage.detail is not None)
+                                                          maybe_exists=again or current.statuspage.detail is not None)
         async with self._sessions() as session:
             latest = await repo.get_incident(session, incident_id=incident.id)
         if latest and (latest.status, latest.last_public_message) != (current.status, current.last_public_message):

@@ -3,6 +3,7 @@ and of the PagerDuty resolve. Each key carries what it means, the attempt number
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Self
 
@@ -116,11 +117,22 @@ class IncidentTimers:
         self._background = background
 
     def register(self, timers: TimerService) -> None:
-        """Hands the four kinds to the scheduler."""
+        """Hands the four kinds, and the sweep over steps left running, to the scheduler."""
         timers.on(StepRetry, self.fire_step_retry)
         timers.on(StatusReminder, self.fire_reminder)
         timers.on(PublishRetry, self.fire_publish_retry)
         timers.on(ResolveRetry, self.fire_resolve_retry)
+        timers.sweep(self.sweep_stalled_steps)
+
+    async def sweep_stalled_steps(self) -> int:
+        """Retries every step whose attempt stopped without reporting back (its lease ended), at every tick
+        and so at once after a restart; how many it started."""
+        started = 0
+        for incident_id, step in await self._incidents.stalled_steps():
+            started += self._background.spawn_unless_running(
+                f"retry incident:{incident_id}:{step.value}",
+                functools.partial(self._incidents.retry_step, incident_id, step))
+        return started
 
     async def fire_step_retry(self, session: AsyncSession, key: StepRetry, timer: DueTimer) -> None:
         """Retries the step; the opening's lease retries only steps whose attempt never reported back."""

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_api import SlackApi
+from bot.sandbox.slack_method_rules import check_arguments, rule_for
 from bot.sandbox.slack_models import Call
 from bot.sandbox.slack_state import ApiFailure
 from bot.sandbox.transcript import render_log
@@ -48,7 +49,9 @@ class SlackSandbox(SlackApi, LocalServer):
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def build_app(self) -> web.Application:
-        app = web.Application()
+        # slack_sdk sends conversations.invite's users in the query string: 1,000 IDs need more than aiohttp's
+        # default 8 KiB request line.
+        app = web.Application(handler_args={"max_line_size": 32 * 1024})
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key}", self._handle_response_url)
         return app
@@ -76,32 +79,53 @@ class SlackSandbox(SlackApi, LocalServer):
         self._latency[method] = seconds
 
     # -- transport -----------------------------------------------------------------------------------------
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        params: dict[str, Any] = dict(request.query)
-        if request.can_read_body:
-            if request.content_type == "application/json":
-                try:
-                    body = await request.json()
-                except ValueError:
-                    raise ApiFailure("invalid_json") from None
-                if not isinstance(body, dict):
-                    raise ApiFailure("invalid_json")
-                params.update(body)
-            else:
-                form = await request.post()
-                params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        return params
+    async def _params(self, request: web.Request, method: str) -> tuple[dict[str, Any], str | None]:
+        """The call's arguments and the token it presented, read the way Slack reads them.
 
-    def _check_auth(self, request: web.Request, params: dict[str, Any]) -> None:
+        A JSON body is read only by methods whose spec `consumes` application/json (slack_method_rules.py), and
+        only with the token in the Authorization header (docs.slack.dev/changelog/2017-10-keeping-up-with-the-jsons:
+        "to make use of sending JSON ... you must provide your token value using an Authorization HTTP header").
+        A token in the query string is invalid_auth once an app is installed from a manifest (slack_install.py).
+        """
+        query: dict[str, Any] = dict(request.query)
+        body: dict[str, Any] = {}
+        is_json = request.can_read_body and request.content_type == "application/json"
+        if is_json:
+            try:
+                parsed = await request.json()
+            except ValueError:
+                raise ApiFailure("invalid_json") from None
+            if not isinstance(parsed, dict):
+                raise ApiFailure("json_not_object")
+            # Methods that do not take JSON never read the body: the call goes on as if it had no arguments.
+            body = parsed if rule_for(method).reads_json else {}
+        elif request.can_read_body:
+            form = await request.post()
+            body = {k: v for k, v in form.items() if isinstance(v, str)}
         header = request.headers.get("Authorization", "")
-        token = (
-            header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else params.get("token")
-        )
+        token: str | None = None
+        if header.startswith("Bearer "):
+            token = header.removeprefix("Bearer ").strip()
+        elif is_json:
+            token = None  # a JSON call must carry its token in the Authorization header
+        elif "token" in body:
+            token = str(body["token"])
+        elif "token" in query:
+            if not self.query_string_tokens:
+                raise ApiFailure("invalid_auth")
+            token = str(query["token"])
+        params = {**query, **body}
+        params.pop("token", None)
+        return params, token
+
+    def _check_auth(self, method: str, token: str | None) -> None:
         if not token:
             raise ApiFailure("not_authed")
-        if request.match_info["method"] == "apps.connections.open":
+        if method == "apps.connections.open":
             if token not in self.app_tokens:
                 raise ApiFailure("invalid_auth" if token != self.bot_token else "not_allowed_token_type")
+        elif token in self.app_tokens:
+            raise ApiFailure("not_allowed_token_type")  # an app-level token opens Socket Mode, nothing else
         elif token != self.bot_token:
             raise ApiFailure("invalid_auth")
 
@@ -112,9 +136,8 @@ class SlackSandbox(SlackApi, LocalServer):
         if delay:
             await asyncio.sleep(delay)
         try:
-            params = await self._params(request)
-            self._check_auth(request, params)
-            params.pop("token", None)
+            params, token = await self._params(request, method)
+            self._check_auth(method, token)
             faults = self._faults.get(method)
             if faults:
                 fault = faults.pop(0)
@@ -126,6 +149,8 @@ class SlackSandbox(SlackApi, LocalServer):
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiFailure("unknown_method")
+            check_arguments(method, params)
+            self.check_scope(method, params)
             try:
                 result = handler(params)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -133,7 +158,7 @@ class SlackSandbox(SlackApi, LocalServer):
                 raise ApiFailure("invalid_arguments", messages=[f"[ERROR] {exc!r}"]) from exc
         except ApiFailure as failure:
             self.calls.append(Call(method, params, time.time(), False, failure.error))
-            body: dict[str, Any] = {"ok": False, "error": failure.error}
+            body: dict[str, Any] = {"ok": False, "error": failure.error, **failure.extra}
             if failure.messages:
                 body["response_metadata"] = {"messages": failure.messages}
             return web.json_response(body, status=failure.status, headers=failure.headers)

@@ -1,7 +1,7 @@
 """The Slack Web API methods the sandbox implements, one mixin per method family over the shared state.
 
 Transport (auth, argument parsing, fault injection) lives in bot/sandbox/slack.py; a new method goes in its
-family's module and into method_table() below.
+family's module and into method_table() below, and its scope, JSON and boolean rules into slack_method_rules.py.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from typing import Any
 from bot.sandbox.slack_chat import ChatMethods
 from bot.sandbox.slack_conversations import ConversationMethods
 from bot.sandbox.slack_directory import DirectoryMethods
+from bot.sandbox.slack_history import HistoryMethods
+from bot.sandbox.slack_install import AppInstall
 from bot.sandbox.slack_response_urls import ResponseUrls
 from bot.sandbox.slack_views import ViewMethods
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class SlackApi(ChatMethods, ViewMethods, ConversationMethods, DirectoryMethods, ResponseUrls):
+class SlackApi(ChatMethods, ViewMethods, ConversationMethods, HistoryMethods, DirectoryMethods, ResponseUrls,
+               AppInstall):
     def method_table(self) -> dict[str, Handler]:
         # Bound methods, looked up on self, so a subclass overriding one (benchmarks do) is what gets called.
         return {
@@ -37,6 +40,9 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods, DirectoryMethods, 
             "conversations.info": self.conversations_info,
             "conversations.join": self.conversations_join,
             "conversations.members": self.conversations_members,
+            "conversations.history": self.conversations_history,
+            "conversations.replies": self.conversations_replies,
+            "conversations.list": self.conversations_list,
             "usergroups.users.list": self.usergroups_users_list,
             "users.info": self.users_info,
         }

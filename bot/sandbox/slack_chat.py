@@ -33,7 +33,9 @@ class ChatMethods(SlackLookups):
             return text, []
         errors = check_blocks(blocks, "/blocks", max_blocks=MAX_MESSAGE_BLOCKS)
         if errors:
-            raise ApiFailure("invalid_blocks", messages=errors)
+            # Slack sends the list twice: bare under "errors", "[ERROR]"-tagged under response_metadata.
+            bare = [e.removeprefix("[ERROR] ") for e in errors]
+            raise ApiFailure("invalid_blocks", messages=errors, extra={"errors": bare})
         return text, with_generated_ids(blocks)
 
     def _member_channel(self, params: dict[str, Any]) -> Channel:
@@ -71,9 +73,8 @@ class ChatMethods(SlackLookups):
     def chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._member_channel(params)
         user = params.get("user")
-        if user not in self.users:
-            raise ApiFailure("user_not_found")
-        if user not in channel.members:
+        # Slack has no user_not_found here (its error table lacks it): someone unknown is simply not a member.
+        if user not in self.users or user not in channel.members:
             raise ApiFailure("user_not_in_channel")
         text, blocks = self._content(params)
         ephemeral = self.record_ephemeral(

@@ -12,6 +12,7 @@ from bot.sandbox.slack_params import id_list, truthy
 from bot.sandbox.slack_state import ApiFailure
 
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-]+")
+MAX_INVITE = 1000
 
 
 class ConversationMethods(SlackLookups):
@@ -54,21 +55,40 @@ class ConversationMethods(SlackLookups):
         return {"channel": channel.to_api(self.bot_user_id)}
 
     def conversations_invite(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Up to 1,000 users at once; one failing user fails the batch (nobody is invited) unless `force`.
+
+        Errors per user come back as `errors: [{"user", "ok": false, "error"}]` beside the first one's `error`
+        (slack-api-specs conversations.invite error schema; docs.slack.dev/reference/methods/conversations.invite).
+        """
         channel = self._visible_channel(params)
         if self.bot_user_id not in channel.members:
             raise ApiFailure("not_in_channel")
-        users = id_list(params.get("users"))
+        users = list(dict.fromkeys(id_list(params.get("users"))))
         if not users:
             raise ApiFailure("no_user")
-        if self.bot_user_id in users:
-            raise ApiFailure("cant_invite_self")
-        if any(u not in self.users for u in users):
-            raise ApiFailure("user_not_found")
-        new = [u for u in users if u not in channel.members]
-        if not new:
-            raise ApiFailure("already_in_channel")
-        channel.members.extend(dict.fromkeys(new))
+        if len(users) > MAX_INVITE:
+            raise ApiFailure("too_many_users")
+        failures: list[dict[str, Any]] = [
+            {"user": user, "ok": False, "error": error}
+            for user in users
+            if (error := self._invite_error(channel, user)) is not None
+        ]
+        failed = {f["user"] for f in failures}
+        invitable = [u for u in users if u not in failed]
+        # With force, the valid ones are invited and the rest disregarded, as long as anyone is left to invite.
+        if failures and not (truthy(params.get("force")) and invitable):
+            raise ApiFailure(str(failures[0]["error"]), extra={"errors": failures})
+        channel.members.extend(invitable)
         return {"channel": channel.to_api(self.bot_user_id)}
+
+    def _invite_error(self, channel: Channel, user: str) -> str | None:
+        if user == self.bot_user_id:
+            return "cant_invite_self"
+        if user not in self.users:
+            return "user_not_found"
+        if user in channel.members:
+            return "already_in_channel"
+        return None
 
     def conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._visible_channel(params).to_api(self.bot_user_id)}

@@ -23,7 +23,11 @@ from bot.sandbox.slack_models import (
 
 
 class ApiFailure(Exception):
-    """Raised inside a method handler; becomes Slack's {"ok": false, "error": ...} reply."""
+    """Raised inside a method handler; becomes Slack's {"ok": false, "error": ...} reply.
+
+    `extra` holds the fields some errors carry beside `error`: `needed`/`provided` on missing_scope, the
+    per-user `errors` of conversations.invite, the bare `errors` list of invalid_blocks.
+    """
 
     def __init__(
         self,
@@ -32,12 +36,14 @@ class ApiFailure(Exception):
         messages: list[str] | None = None,
         status: int = 200,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.messages = messages or []
         self.status = status
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
 
 
 class SlackState:
@@ -57,6 +63,11 @@ class SlackState:
         self.bot_user_id = bot_user_id
         self.bot_id = "B0SUPPORTBOT"
         self.app_id = "A0SANDBOX"
+        # None until an app manifest is installed (slack_install.py): then only its bot scopes are granted,
+        # only its slash commands exist, and tokens in a query string are refused as for any app made since 2021.
+        self.granted_scopes: frozenset[str] | None = None
+        self.commands: dict[str, dict[str, Any]] = {}
+        self.query_string_tokens = True
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}

@@ -8,6 +8,7 @@ from typing import Any
 from bot.core.config import BotConfig
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.slack_install import load_manifest
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ GENERAL = "C0GENERAL1"
 
 
 def populate(sandbox: SlackSandbox, config: BotConfig) -> None:
+    # The app is installed from manifest.yml, so the bot gets its scopes and commands and nothing more.
+    sandbox.install_app(load_manifest())
     for person in EVERYONE:
         sandbox.add_user(person.user_id, person.name, real_name=person.real_name,
                          email=f"{person.name}@acme.example")

@@ -15,10 +15,12 @@ from blocks.text import section
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.errors import UnknownTicket
+from bot.core.once import OneTimeSteps
+from bot.core.slack_lookup import Mark, SlackLookup
 from bot.domain import Ticket
 from storage.repositories import incidents as incident_repo
-from storage.repositories import side_effects
 from storage.repositories import tickets as repo
+from storage.repositories.side_effects import Claim
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +30,33 @@ def card_key(ticket_number: int) -> str:
     return f"ticket:{ticket_number}:card"
 
 
+def note_key(ticket_number: int, note: str) -> str:
+    """The one-time side effect of posting one note under the card; under the card's key, so a refused card
+    takes its planned notes along."""
+    return f"{card_key(ticket_number)}:{note}"
+
+
+def card_mark(ticket_number: int) -> Mark:
+    """The metadata the card carries, by which an attempt that comes again finds it in triage."""
+    return Mark("supportbot_ticket_card", {"ticket": ticket_number})
+
+
+def note_mark(ticket_number: int, note: str) -> Mark:
+    """The metadata a one-time note under the card carries."""
+    return Mark("supportbot_ticket_note", {"ticket": ticket_number, "note": note})
+
+
 class TicketCard:
     """Reads tickets and keeps their card in the triage channel current; knows nothing of incidents or paging."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
-                 clock: Clock) -> None:
+                 clock: Clock, once: OneTimeSteps, lookup: SlackLookup) -> None:
         self._config = config
         self._sessions = sessions
         self._slack = slack
         self._clock = clock
+        self._once = once
+        self._lookup = lookup
 
     async def get(self, number: int) -> Ticket:
         """The ticket as stored now; UnknownTicket when there is none."""
@@ -46,29 +66,57 @@ class TicketCard:
             raise UnknownTicket(f"Ticket #{number} does not exist.")
         return ticket
 
-    async def post(self, ticket: Ticket) -> str | None:
-        """Posts the card once however often called (claim, post, complete); the new card's ts, or None when
-        it was posted already or Slack refused (the filer is told why)."""
-        key = card_key(ticket.number)
-        async with self._sessions.begin() as session:
-            if not await side_effects.claim_side_effect(session, key=key, now=self._clock.now()):
-                return None
-        channel = self._config.slack.triage_channel
-        try:
+    async def post(self, ticket: Ticket, *, planned_only: bool = False) -> str | None:
+        """Posts the card once however often called, also across a stop mid-way (an attempt that comes again
+        looks for it in triage first). The card's ts when this call posted or found it; None when it was done
+        already, another attempt holds it, the outcome is not known yet, or Slack refused (the filer is told)."""
+        number, channel = ticket.number, self._config.slack.triage_channel
+
+        async def send(claim: Claim) -> str:
+            if claim.again and (found := await self._lookup.message(channel, card_mark(number))):
+                return found
             posted = await self._slack.chat_postMessage(
-                channel=channel, text=cards.card_fallback_text(ticket),
-                blocks=cards.ticket_card(ticket, now=self._clock.now()), unfurl_links=False)
+                channel=channel, text=cards.card_fallback_text(ticket), unfurl_links=False,
+                blocks=cards.ticket_card(ticket, now=self._clock.now()), metadata=card_mark(number).metadata())
+            return str(posted["ts"])
+
+        async def record(session: AsyncSession, ts: str) -> dict[str, Any]:
+            await repo.record_card_location(session, number=number, channel=channel, ts=ts)
+            return {"ts": ts}
+
+        try:
+            return await self._once.perform(card_key(number), send, record=record, planned_only=planned_only)
         except SlackApiError as exc:
-            async with self._sessions.begin() as session:
-                await side_effects.release_side_effect(session, key=key)
+            await self._once.forget_under(f"{card_key(number)}:")  # no card, no thread for its notes
             await self.tell_agent(ticket, cards.card_not_posted(ticket, channel_id=channel,
                                                                 error=str(exc.response.get("error"))))
             return None
-        ts = str(posted["ts"])
-        async with self._sessions.begin() as session:
-            await repo.record_card_location(session, number=ticket.number, channel=channel, ts=ts)
-            await side_effects.complete_side_effect(session, key=key, now=self._clock.now(), result={"ts": ts})
-        return ts
+
+    async def note(self, number: int, note: str, text: str, blocks: list[Any], *, planned_only: bool = False) -> None:
+        """Posts a one-time note under the card (the draft reply, what was redacted, the page) once, also across a
+        stop mid-way. While the card is still being posted the note waits for it; with no card to come, it goes
+        to triage."""
+        ticket = await self.get(number)
+        channel, thread = ticket.card_channel or self._config.slack.triage_channel, ticket.card_ts
+        if thread is None and await self._once.pending(card_key(number)):
+            return
+
+        async def send(claim: Claim) -> str:
+            mark = note_mark(number, note)
+            if claim.again and (found := await self._lookup.message(channel, mark, thread_ts=thread)):
+                return found
+            posted = await self._slack.chat_postMessage(channel=channel, thread_ts=thread, text=text, blocks=blocks,
+                                                        metadata=mark.metadata())
+            return str(posted["ts"])
+
+        async def record(_session: AsyncSession, ts: str) -> dict[str, Any]:
+            return {"ts": ts}
+
+        try:
+            await self._once.perform(note_key(number, note), send, record=record, planned_only=planned_only)
+        except SlackApiError as exc:
+            await self.tell_agent(ticket, cards.thread_post_failed(ticket, what=text,
+                                                                   error=str(exc.response.get("error"))))
 
     async def refresh(self, number: int) -> None:
         """Redraws the card in place with the ticket's current state and its incident's badge."""

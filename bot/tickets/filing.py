@@ -31,7 +31,7 @@ def ticket_draft(form: TicketForm, config: BotConfig, *, filed_by: str, origin_c
     sla = first_response(config, plan=form.plan_tier, filed_at=now)
     return TicketDraft(
         workspace_id=clean(form.workspace_id, "Customer workspace ID") or "",
-        requester_email=form.requester_email,
+        requester_email=clean(form.requester_email, "Requester email") or "",
         summary=clean(form.summary, "Summary") or "",
         what_happened=clean(form.what_happened, "What happened") or "",
         expected=clean(form.expected, "What was expected") or "",

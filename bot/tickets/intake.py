@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blocks.ids import TicketField as F
+from blocks.refusals import BROKEN_CHARACTERS, too_long
 from blocks.ticket_modal import TEXT_MAX, URL_MAX
 from bot.core.formats import is_email, is_time_zone, is_web_link
-from bot.core.views import state_value
+from bot.core.views import has_broken_characters, state_value, text_value
 from bot.domain import Category, Environment, Impact, PlanTier
 
 _ENDPOINT = re.compile(r"^(?:(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+)?(/\S*)$", re.IGNORECASE)
@@ -33,11 +34,6 @@ def _moment(raw: object) -> datetime | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not EARLIEST <= raw <= LATEST:
         return None
     return datetime.fromtimestamp(int(raw), UTC)
-
-
-def _text(view: Mapping[str, Any], block: F) -> str:
-    value = state_value(view, block.value)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def is_api_endpoint(url: str) -> bool:
@@ -87,11 +83,11 @@ class TicketForm:
 
         def checked(block: F) -> str:
             # Slack's client enforces these; a value past them came from somewhere else and is refused whole.
-            value = _text(view, block)
+            value = text_value(view, block.value)
             if len(value) > FIELD_MAX.get(block, TEXT_MAX):
-                errors[block.value] = f"Keep this to {FIELD_MAX.get(block, TEXT_MAX)} characters (it has {len(value)})"
-            elif any("\ud800" <= c <= "\udfff" for c in value):
-                errors[block.value] = "This has characters that are not text (a broken emoji?): type it again"
+                errors[block.value] = too_long(FIELD_MAX.get(block, TEXT_MAX), len(value))
+            elif has_broken_characters(value):
+                errors[block.value] = BROKEN_CHARACTERS
             return value
 
         def required(block: F, what: str) -> str:

@@ -14,7 +14,7 @@ from blocks import ticket_card as cards
 from blocks.refusals import agents_only
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
-from bot.core.errors import NotAllowed, TicketNotSaved, UnknownTicket
+from bot.core.errors import NotAllowed, TicketNotSaved
 from bot.core.redaction import redact
 from bot.core.slack import Directory
 from bot.core.timers import schedule
@@ -22,20 +22,22 @@ from bot.domain import Impact, Severity, Ticket
 from bot.incidents.service import IncidentService, PreparedIncident
 from bot.paging.service import Sev2Pager
 from bot.ticket_card.service import TicketCard
+from bot.tickets.announce import Announcer
 from bot.tickets.classification import reclassify
 from bot.tickets.filing import ticket_draft
 from bot.tickets.intake import TicketForm
-from bot.tickets.sla import first_response, next_update_due
+from bot.tickets.sla import first_response
 from bot.tickets.timers import FIRST_RESPONSE_KINDS, FirstResponseBreach, FirstResponseReminder
+from storage.db import refusal_reason
 from storage.repositories import audit, timers
 from storage.repositories import tickets as repo
 
 log = logging.getLogger(__name__)
+# Agents racing on one ticket settle in a round or two; past that, the latest state stands.
+CHANGE_ATTEMPTS = 3
 
 # Filing must finish inside Slack's 3-second window so the modal can still show an error.
 SAVE_TIMEOUT_SECONDS = 2.0
-_NOT_SAVED = ("The ticket was NOT saved: the database did not answer. Your input is still here: press "
-              "File ticket again.")
 
 
 class _SaveAbandoned(Exception):
@@ -60,7 +62,8 @@ class TicketService:
     """Files tickets, announces them (card, draft reply, and the SEV1 incident or SEV2 page), and changes them."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], directory: Directory,
-                 clock: Clock, card: TicketCard, incidents: IncidentService, pager: Sev2Pager) -> None:
+                 clock: Clock, card: TicketCard, incidents: IncidentService, pager: Sev2Pager,
+                 announcer: Announcer) -> None:
         self.config = config
         self._sessions = sessions
         self._directory = directory
@@ -68,6 +71,7 @@ class TicketService:
         self._card = card
         self._incidents = incidents
         self._pager = pager
+        self._announcer = announcer
         self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
         self._opening: dict[int, asyncio.Future[object]] = {}
 
@@ -77,6 +81,15 @@ class TicketService:
         pending: list[asyncio.Future[Any]] = [*self._opening.values(), *self._abandoned_saves]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+
+    async def cancel_unfinished(self, *, timeout: float) -> None:  # noqa: ASYNC109
+        """Cancels SEV1 openings still running when stopping, and gives them `timeout` to record what finished;
+        the steps they leave are taken up again when their lease ends."""
+        openings = [future for future in self._opening.values() if not future.done()]
+        for future in openings:
+            future.cancel()
+        if openings:
+            await asyncio.wait(openings, timeout=timeout)
 
     async def may_file(self, user_id: str) -> bool:
         """True for members of `support_agents`."""
@@ -107,12 +120,14 @@ class TicketService:
             saving.add_done_callback(self._abandoned_saves.discard)
             saving.add_done_callback(lambda task: task.exception() if not task.cancelled() else None)
             log.error("ticket not saved: the database did not answer within %.1f s", SAVE_TIMEOUT_SECONDS)
-            raise TicketNotSaved(_NOT_SAVED)
+            raise TicketNotSaved(cards.ticket_not_saved("the database did not answer"))
         try:
             filed = saving.result()
         except (SQLAlchemyError, OSError) as exc:
-            log.error("ticket not saved: %s", type(exc).__name__)
-            raise TicketNotSaved(_NOT_SAVED) from exc
+            why = refusal_reason(exc)
+            log.error("ticket not saved: %s (%s)", why or "the database refused the write", type(exc).__name__)
+            raise TicketNotSaved(cards.ticket_not_saved(
+                f"the database refused the write: {why}" if why else "the database refused the write")) from exc
         if filed.incident is not None:
             # SEV1 moves at once: paging starts the moment the ticket is stored, not after Slack hears back.
             self._opening[filed.ticket.number] = asyncio.ensure_future(self._incidents.run_prepared(filed.incident))
@@ -129,6 +144,7 @@ class TicketService:
                 await audit.append_audit_event(session, ticket_number=ticket.number, action="ticket_filed",
                                                actor=ticket.filed_by, at=ticket.filed_at, before=None,
                                                after={**_audit_view(ticket), "redactions": list(ticket.redactions)})
+                await self._announcer.plan(session, ticket)  # a stop after the acknowledgement loses nothing
                 if ticket.severity is Severity.SEV1:
                     incident = await self._incidents.prepare(session, ticket, ticket.filed_by, new_ticket=True)
             if abandoned.is_set():
@@ -140,7 +156,7 @@ class TicketService:
         if ticket.severity is Severity.SEV1:
             # Paging does not wait for the card: the three SEV1 steps started when the ticket was stored.
             opening = self._opening.pop(ticket.number, None) or self._incidents.open_for(ticket, ticket.filed_by)
-            outcomes = await asyncio.gather(self._post_card(ticket), opening, return_exceptions=True)
+            outcomes = await asyncio.gather(self._announcer.post_card(ticket), opening, return_exceptions=True)
             # The card and the kickoff link to each other whatever else went wrong; then errors surface.
             await self._card.refresh(ticket.number)
             await self._incidents.card_posted(ticket.number)
@@ -148,20 +164,9 @@ class TicketService:
                 if isinstance(outcome, BaseException):
                     raise outcome
         else:
-            await self._post_card(ticket)
+            await self._announcer.post_card(ticket)
             if ticket.severity is Severity.SEV2:
                 await self._pager.page_for(await self.get(ticket.number))  # after the card: it reports in its thread
-
-    async def _post_card(self, ticket: Ticket) -> None:
-        if await self._card.post(ticket) is None:
-            return
-        zone = ticket.environment.customer_timezone or self.config.business_hours.timezone
-        next_update = next_update_due(self.config, severity=ticket.severity, plan=ticket.plan_tier,
-                                      now=self._clock.now())
-        await self._card.say(ticket.number, "Draft first reply",
-                             cards.draft_message(ticket, next_update=next_update, zone=zone))
-        if ticket.redactions:
-            await self._card.say(ticket.number, "Credentials removed", cards.redaction_notice(ticket))
 
     async def record_first_response(self, number: int, *, by: str) -> Ticket:
         """Records who sent the first response and when (once), and stops the SLA reminder and breach."""
@@ -177,29 +182,42 @@ class TicketService:
         await self._card.refresh(number)
         return await self.get(number)
 
+    async def severity_unchanged(self, number: int, impact: Impact) -> str | None:
+        """The inline error for choosing the severity the ticket already has; None for a real change."""
+        ticket = await self.get(number)
+        return cards.severity_unchanged(ticket) if impact.severity is ticket.severity else None
+
     async def change_severity(self, number: int, *, impact: Impact, reason: str, actor: str) -> Ticket:
-        """Re-classifies the ticket; becoming SEV1 opens the incident, becoming SEV2 pages."""
+        """Re-classifies the ticket once however many agents submit it; becoming SEV1 opens the incident,
+        becoming SEV2 pages. The severity it already has is no change."""
         await self.require_agent(actor, "change a ticket's severity")
         classification = reclassify(impact, actor=actor, reason=redact(reason).text)
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            changed = await repo.record_severity_change(session, number=number, impact=impact,
-                                                        severity=classification.severity,
-                                                        reason=classification.reason)
-            if changed is None:
-                raise UnknownTicket(f"Ticket #{number} does not exist.")
-            before, after = changed
-            await audit.append_audit_event(session, ticket_number=number, action="severity_changed", actor=actor,
-                                           at=now, before=_audit_view(before),
-                                           after={**_audit_view(after), "reason": classification.reason})
-        await self._card.refresh(number)
+        for _ in range(CHANGE_ATTEMPTS):
+            before = await self.get(number)
+            if before.severity is classification.severity:
+                return before
+            async with self._sessions.begin() as session:
+                after = await repo.record_severity_change(session, number=number, expected=before.severity,
+                                                          impact=impact, severity=classification.severity,
+                                                          reason=classification.reason)
+                if after is None:
+                    continue  # another agent changed it in between: look again
+                await audit.append_audit_event(session, ticket_number=number, action="severity_changed",
+                                               actor=actor, at=self._clock.now(), before=_audit_view(before),
+                                               after={**_audit_view(after), "reason": classification.reason})
+            await self._announce_severity(before, after, actor)
+            return after
+        return await self.get(number)
+
+    async def _announce_severity(self, before: Ticket, after: Ticket, actor: str) -> None:
+        await self._card.refresh(after.number)
         if after.card_ts:
-            await self._card.say(number, "Severity changed", cards.severity_changed_note(before, after, actor=actor))
+            await self._card.say(after.number, "Severity changed",
+                                 cards.severity_changed_note(before, after, actor=actor))
         if after.severity is Severity.SEV1 and before.severity is not Severity.SEV1:
             await self._incidents.open_for(after, actor)
         elif after.severity is Severity.SEV2 and before.severity.rank > 2:
             await self._pager.page_for(after)
-        return after
 
     async def open_tickets(self, user_id: str) -> list[Ticket]:
         """The agent's open tickets, for App Home."""

@@ -91,3 +91,15 @@ async def record_step_closed(session: AsyncSession, *, incident_id: int, step: I
     row = IncidentStepRow
     await session.execute(update(row).where(row.incident_id == incident_id, row.step == step.value)
                           .values(closed_at=now))
+
+
+async def steps_past_lease(session: AsyncSession, *, now: datetime,
+                           limit: int = 100) -> list[tuple[int, IncidentStep]]:
+    """Steps still marked running whose lease has ended: their attempt stopped without reporting back."""
+    row = IncidentStepRow
+    rows = await session.execute(
+        select(row.incident_id, row.step)
+        .where(row.state == StepState.RUNNING.value, row.claimed_until.is_not(None), row.claimed_until <= now)
+        .order_by(row.claimed_until).limit(limit))
+    return [(incident_id, IncidentStep(step)) for incident_id, step in rows
+            if step in IncidentStep._value2member_map_]

@@ -108,14 +108,17 @@ async def record_kickoff(session: AsyncSession, *, incident_id: int, ts: str) ->
     await session.execute(update(IncidentRow).where(IncidentRow.id == incident_id).values(kickoff_ts=ts))
 
 
-async def take_command(session: AsyncSession, *, incident_id: int, user_id: str) -> str | None:
-    """Makes the user the commander; returns the previous one."""
-    row = await session.get(IncidentRow, incident_id, with_for_update=True)
-    if row is None:
-        return None
-    previous, row.commander = row.commander, user_id
-    await session.flush()
-    return previous
+async def hand_over_command(session: AsyncSession, *, incident_id: int, expected: str | None, to: str) -> bool:
+    """Makes `to` the commander if the commander is still `expected` (compare-and-set); False if it moved.
+
+    The UPDATE is the transaction's first statement, so two clicks queue on the write lock instead of both
+    reading the old commander and both announcing the new one.
+    """
+    result = await session.execute(
+        update(IncidentRow)
+        .where(IncidentRow.id == incident_id, IncidentRow.commander.is_not_distinct_from(expected))
+        .values(commander=to))
+    return rows_affected(result) == 1
 
 
 async def record_status_update(session: AsyncSession, *, update_: StatusUpdate, submission_key: str) -> bool:

@@ -112,16 +112,17 @@ async def record_first_response(session: AsyncSession, *, number: int, by: str, 
     return bool(rows_affected(result))
 
 
-async def record_severity_change(session: AsyncSession, *, number: int, impact: Impact, severity: Severity,
-                                 reason: str) -> tuple[Ticket, Ticket] | None:
-    """Returns (before, after), or None for an unknown ticket."""
-    row = await session.get(TicketRow, number, with_for_update=True)
-    if row is None:
+async def record_severity_change(session: AsyncSession, *, number: int, expected: Severity, impact: Impact,
+                                 severity: Severity, reason: str) -> Ticket | None:
+    """Re-classifies the ticket if its severity is still `expected` (compare-and-set); the ticket after, or None
+    when it is unknown or someone changed it first (two agents, one change)."""
+    result = await session.execute(
+        update(TicketRow).where(TicketRow.number == number, TicketRow.severity == expected.value)
+        .values(impact=impact.value, severity=severity.value, severity_reason=reason))
+    if rows_affected(result) != 1:
         return None
-    before = _to_ticket(row)
-    row.impact, row.severity, row.severity_reason = impact.value, severity.value, reason
-    await session.flush()
-    return before, _to_ticket(row)
+    row = await session.get(TicketRow, number, populate_existing=True)
+    return _to_ticket(row) if row is not None else None
 
 
 async def open_tickets_filed_by(session: AsyncSession, *, user_id: str, limit: int = 20) -> list[Ticket]:

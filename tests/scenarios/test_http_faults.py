@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from bot.app import SupportBot
@@ -321,7 +323,9 @@ async def test_healthz_is_200_with_the_database_and_503_without(bot: SupportBot)
         try:
             async with http.get(url) as response:
                 assert response.status == 503
-                assert await response.json() == {"ok": False, "database": "down"}
+                body = await response.json()
+                assert body["ok"] is False and body["database"] == "down"
+                assert body["problem"] == "the database file cannot be opened"
             assert not directory.exists()  # the check did not quietly create an empty database elsewhere
         finally:
             moved.rename(directory)
@@ -358,3 +362,65 @@ async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandb
         after = await audit.audit_trail(session, ticket_number=1)
     assert after[0] == before[0]
     assert [e.action for e in after] == ["ticket_filed", "note"]
+
+
+def _on_every_new_connection(bot: SupportBot, pragma: str) -> None:
+    """What a database that went read-only or full looks like to the bot: its next connections get `pragma`."""
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor().execute(pragma)
+
+    event.listen(bot.engine.sync_engine, "connect", apply)
+
+
+async def test_healthz_proves_the_database_takes_writes(bot: SupportBot) -> None:
+    url = f"http://127.0.0.1:{bot.port}/healthz"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as response:
+            assert response.status == 200
+        await bot.engine.dispose()
+        _on_every_new_connection(bot, "PRAGMA query_only = 1")  # SQLite's own read-only refusal
+        async with http.get(url) as response:
+            assert response.status == 503  # reads still work; a read-only check would have said 200
+            assert (await response.json())["problem"] == "the database is read-only"
+
+
+async def test_a_read_only_database_says_so_in_the_modal(slack: SlackDriver, sandbox: SlackSandbox,
+                                                         bot: SupportBot) -> None:
+    view = sandbox.views[await _open_intake(slack, sandbox)]
+    await bot.engine.dispose()
+    _on_every_new_connection(bot, "PRAGMA query_only = 1")
+    response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
+    assert response.json is not None and response.json["response_action"] == "errors"
+    assert "NOT saved: the database refused the write: the database is read-only" in response.json["errors"]["summary"]
+    assert not sandbox.views[view.id].closed
+
+
+async def test_a_full_disk_says_so_in_the_modal_and_nothing_is_half_stored(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    view = sandbox.views[await _open_intake(slack, sandbox)]
+    with _sqlite(bot) as db:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+    await bot.engine.dispose()
+    # SQLite's real SQLITE_FULL: the file may not grow, and a long report needs new pages.
+    _on_every_new_connection(bot, f"PRAGMA max_page_count = {pages}")
+    long = ticket_values(**{"What happened": "x" * 2400, "What was expected": "y" * 2400})
+    response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=long)
+    assert response.json is not None and response.json["response_action"] == "errors"
+    assert "NOT saved: the database refused the write: disk full" in response.json["errors"]["summary"]
+    assert await _count(bot) == 0
+    async with bot.sessions() as session:
+        assert await timers.pending_timers(session, ticket_number=1) == []
+
+
+async def test_a_client_that_hangs_up_mid_request_is_one_info_line(bot: SupportBot,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    _reader, writer = await asyncio.open_connection("127.0.0.1", bot.port)
+    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Length: 1000\r\n\r\npayload=")
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.close()
+    await asyncio.sleep(0.3)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == [], caplog.text
+    gone = [r for r in caplog.records if "went away" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelno == logging.INFO and gone[0].exc_info is None

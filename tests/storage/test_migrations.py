@@ -70,3 +70,40 @@ async def test_steps_move_from_columns_to_rows_and_back(tmp_path: Path) -> None:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert row == ("done", "supportbot-ticket-1-1", "C0INC1", "incident-1", "running")
     assert "incident_steps" not in tables
+
+
+async def test_side_effects_get_a_lease_and_a_claim_left_by_an_old_process_is_due_and_looked_up(
+        tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.repositories import side_effects
+
+    path = tmp_path / "old.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    config = alembic_config(url)
+    await asyncio.to_thread(command.upgrade, config, "0002")
+    with sqlite3.connect(path) as db:  # a card posted, and a kickoff claimed by a process that then stopped
+        db.execute("INSERT INTO side_effects (key, claimed_at, done_at, result) VALUES "
+                   "('ticket:1:card', '2026-12-01 10:00:00', '2026-12-01 10:00:01', '{\"ts\": \"1.1\"}'), "
+                   "('incident:5:kickoff', '2026-12-01 10:00:00', NULL, NULL)")
+    await asyncio.to_thread(command.upgrade, config, "0003")
+
+    engine = create_engine(url)
+    now = datetime(2026, 12, 9, 10, 0, tzinfo=UTC)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            assert await side_effects.due_side_effects(session, now=now) == ["incident:5:kickoff"]
+            claim = await side_effects.claim_side_effect(session, key="incident:5:kickoff", now=now,
+                                                         lease=timedelta(minutes=2))
+            assert claim is not None and claim.again  # it may have been posted: the attempt looks first
+            assert await side_effects.claim_side_effect(session, key="ticket:1:card", now=now,
+                                                        lease=timedelta(minutes=2)) is None
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(command.downgrade, config, "0002")
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(side_effects)")}
+        keys = {row[0] for row in db.execute("SELECT key FROM side_effects")}
+    assert not {"claimed_until", "attempts"} & columns
+    assert keys == {"ticket:1:card", "incident:5:kickoff"}

@@ -112,8 +112,14 @@ async def test_incident_steps_are_claimed_once(engine: AsyncEngine) -> None:
                                                               public_title="t", message="m", now=NOW,
                                                               steps=list(IncidentStep))
         assert (created, created_again) == (True, False)
-        assert await side_effects.claim_side_effect(session, key="k", now=NOW)
-        assert not await side_effects.claim_side_effect(session, key="k", now=NOW)
+        lease = timedelta(minutes=2)
+        assert await side_effects.claim_side_effect(session, key="k", now=NOW, lease=lease)
+        assert not await side_effects.claim_side_effect(session, key="k", now=NOW, lease=lease)
+        # The lease ended without a report: the next attempt takes over, told it comes again.
+        taken = await side_effects.claim_side_effect(session, key="k", now=NOW + lease, lease=lease)
+        assert taken is not None and taken.again
+        await side_effects.complete_side_effect(session, key="k", now=NOW + lease)
+        assert not await side_effects.claim_side_effect(session, key="k", now=NOW + 2 * lease, lease=lease)
 
     async def claim() -> bool:
         async with sessions.begin() as session:
@@ -136,6 +142,6 @@ async def test_the_bot_files_a_ticket_on_postgresql(engine: AsyncEngine, postgre
         async with bot.sessions() as session:
             assert await ticket_repo.count_tickets(session) == 1
             assert len(await timers.pending_timers(session, ticket_number=1)) == 2
-        assert await bot.healthy()
+        assert await bot.health_problem() is None
     finally:
         await bot.stop()

@@ -154,6 +154,9 @@ class BotConfig:
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     teams: tuple[Team, ...] = ()
     scheduler_tick: timedelta = timedelta(seconds=15)
+    # How long one attempt at a one-time step (a card, a page, a channel) holds it; a process stopped mid-way
+    # leaves it to the next attempt once this has passed.
+    scheduler_lease: timedelta = timedelta(seconds=120)
     links: Links = field(default_factory=Links)
     spikes: Spikes = field(default_factory=Spikes)
     automation: tuple[AutomationRule, ...] = ()

@@ -101,7 +101,7 @@ def parse_config(raw: Mapping[str, Any]) -> BotConfig:
         customer_connection=_customer_connection(top.get("customer_connection", {})),
         business_hours=_business_hours(top.get("business_hours", {})),
         teams=_teams(top.get("teams", {})),
-        scheduler_tick=_scheduler(top.get("scheduler", {})),
+        **_scheduler(top.get("scheduler", {})),
         links=_links(top.get("links", {})),
         spikes=_spikes(top.get("spikes", {})),
         automation=_automation(top.get("automation", [])),
@@ -248,11 +248,14 @@ def _teams(data: object) -> tuple[Team, ...]:
     return tuple(teams)
 
 
-def _scheduler(data: object) -> timedelta:
-    s = _Section(data, "scheduler", ("tick",))
+def _scheduler(data: object) -> dict[str, timedelta]:
+    s = _Section(data, "scheduler", ("tick", "lease"))
     tick = s.duration("tick", "15s")
+    lease = s.duration("lease", "120s")
+    if lease < timedelta(seconds=1):
+        raise ConfigError(s.key("lease"), "must be at least 1s: an attempt at a step needs time to reach Slack")
     s.done()
-    return tick
+    return {"scheduler_tick": tick, "scheduler_lease": lease}
 
 
 _LINK_PLACEHOLDERS = {"workspace_id", "request_id", "start", "end", "start_ms", "end_ms"}

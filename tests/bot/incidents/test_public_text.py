@@ -61,6 +61,69 @@ def test_a_long_secret_is_quoted_short() -> None:
     assert problem == f"Remove the workspace ID ({'w' * 40}): status updates are public"
 
 
+# Internal details of every class ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("message", "what"), [
+    ("Rotated sk_live_4eC39HqLyjWDarjtT1zdp7dc already.", "a Stripe key"),
+    ("The restricted key rk_live_4eC39HqLyjWDarjtT1zdp7dc was revoked.", "a Stripe key"),
+    ("Connecting with password=hunter2 failed.", "a password"),
+    ("Our webhook https://hooks.slack.com/services/T0000/B0000/abcdefghijklmnop broke.", "a Slack webhook URL"),
+    ("ghp_" + "A1b2" * 9 + " was leaked.", "a GitHub token"),
+    ("Rejected X-Api-Key: 0123abcd4567ef for every call.", "an API key header"),
+    ("The database db-1.internal failed over.", "the internal host name (db-1.internal)"),
+    ("vpn.corp is unreachable.", "the internal host name (vpn.corp)"),
+    ("The printer.local queue is stuck.", "the internal host name (printer.local)"),
+    ("payments.default.svc.cluster.local restarted.", "the internal host name (payments.default.svc.cluster.local)"),
+    ("Calls to localhost:8080 time out.", "the internal host name (localhost)"),
+    ("Traffic to 10.0.0.5 is dropped.", "a private IP address (10.0.0.5)"),
+    ("Node 172.20.4.1:5432 is down.", "a private IP address (172.20.4.1)"),
+    ("The router 192.168.1.1.", "a private IP address (192.168.1.1)"),
+    ("Health checks on 127.0.0.1 fail.", "a private IP address (127.0.0.1)"),
+    ("Metadata at 169.254.169.254 is slow.", "a private IP address (169.254.169.254)"),
+    ("The host fd12:3456:789a::1 is down.", "a private IP address (fd12:3456:789a::1)"),
+    ("Link-local fe80::1ff:fe23:4567:890a answers.", "a private IP address (fe80::1ff:fe23:4567:890a)"),
+    ("See /var/log/nginx/error.log for the errors.", "the file path (/var/log/nginx/error.log)"),
+    ("The key at ~/.ssh/id_rsa expired.", "the file path (~/.ssh/id_rsa)"),
+    (r"Logs in C:\ProgramData\Acme\app.log grew.", r"the file path (C:\ProgramData\Acme\app.log)"),
+    (r"The share \\fileserver01\exports is full.", r"the file path (\\fileserver01\exports)"),
+    ("<@U0CMDR0001> is looking into it.", "the Slack mention (<@U0CMDR0001>)"),
+    ("Discussed in <#C0TRIAGE01>.", "the Slack mention (<#C0TRIAGE01>)"),
+    ("<!channel> we are down.", "the Slack mention (<!channel>)"),
+    ("@here the fix is out.", "the Slack mention (@here)"),
+    ("@dana deployed the fix.", "the Slack mention (@dana)"),
+    ("Follow along in #incident-3.", "the Slack channel name (#incident-3)"),
+    ("This is #12 in our queue.", "the ticket number (#12)"),
+    ("As reported in ticket 12, invoices fail.", "the ticket number (ticket 12)"),
+    ("Ticket #981 is resolved.", "the ticket number (Ticket #981)"),
+])
+def test_every_class_of_internal_detail_is_refused_and_named(message: str, what: str) -> None:
+    assert leak_problem(message) == f"Remove {what}: status updates are public"
+
+
+@pytest.mark.parametrize(("message", "secret"), [
+    ("Rotated sk_live_4eC39HqLyjWDarjtT1zdp7dc already.", "4eC39HqLyjWDarjtT1zdp7dc"),
+    ("Connecting with password=hunter2 failed.", "hunter2"),
+    ("Rejected X-Api-Key: 0123abcd4567ef for every call.", "0123abcd4567ef"),
+])
+def test_a_secret_is_named_never_quoted(message: str, secret: str) -> None:
+    problem = leak_problem(message)
+    assert problem is not None and secret not in problem
+
+
+@pytest.mark.parametrize("message", [
+    "Traffic from 8.8.8.8 and 2001:4860:4860::8888 is served normally.",  # public addresses
+    "Version 2.14.1 is rolling out; 99.9% of requests succeed.",
+    "Between 18:30:05 and 19:05 UTC some requests failed.",
+    "See https://status.acme.com/incidents/12#updates for the history.",
+    "The POST /api/v2/invoices endpoint and/or the 24/7 hotline work again.",
+    "Local teams in the corp. office and the internal review found the cause.",
+    "Email notifications (C# and F# SDKs) are delayed.",
+    "The @ sign in usernames is handled again.",
+])
+def test_near_misses_of_internal_details_pass(message: str) -> None:
+    assert leak_problem(message) is None
+
+
 # Passed -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("message", [

@@ -1,0 +1,44 @@
+"""A real `supportbot run` keeps a quiet, honest log: no migration narration at start, nothing per scheduler
+tick while nothing happens, and no ERROR or traceback for an ordinary day."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.workspace import file_ticket
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.scenarios.test_process_restart import TICK, BotProcess, _free_port, _short_cadence_config
+
+
+async def test_an_idle_bot_says_nothing_per_tick_and_migrations_say_nothing(
+        sandbox: SlackSandbox, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+           "PORT": str(port), "SUPPORTBOT_CONFIG": str(_short_cadence_config(tmp_path)),
+           "SUPPORTBOT_PUBLIC_URL": "https://bot.acme.example"}
+    for name in ("SLACK_APP_TOKEN", "PAGERDUTY_ROUTING_KEY", "STATUSPAGE_API_KEY"):
+        env.pop(name, None)
+    log = tmp_path / "supportbot.log"
+    bot = BotProcess(env, port, log)
+    await bot.start()
+    try:
+        started = log.read_text()
+        await asyncio.sleep(TICK * 12)  # a dozen ticks with nothing due
+        idle = log.read_text()[len(started):]
+        async with SlackDriver(events_url=f"http://127.0.0.1:{port}/slack/events", signing_secret=SIGNING_SECRET,
+                               sandbox=sandbox) as slack:
+            await file_ticket(slack, sandbox)
+        await sandbox.wait_for(lambda: sandbox.history("C0TRIAGE01"), timeout=10)
+        await asyncio.sleep(TICK * 4)
+    finally:
+        await bot.stop()
+    whole = log.read_text()
+    assert "alembic" not in whole and "Running upgrade" not in whole, whole
+    assert [line for line in idle.splitlines() if "/healthz" not in line] == [], idle
+    for noise in ("Running job", "executed successfully", "Traceback", " ERROR "):
+        assert noise not in whole, whole
