@@ -82,14 +82,6 @@ async def sandbox() -> AsyncIterator[SlackSandbox]:
     await slack.stop()
 
 
-@pytest_asyncio.fixture
-async def client(sandbox: SlackSandbox) -> AsyncIterator[AsyncWebClient]:
-    web_client = AsyncWebClient(token=TOKEN, base_url=sandbox.api_url, retry_handlers=[])
-    yield web_client
-    if web_client.session is not None:
-        await web_client.session.close()
-
-
 async def api_error(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
     with pytest.raises(SlackApiError) as caught:
         await call

@@ -245,8 +245,8 @@ async def _refuses_requests(world: World) -> None:
     await asyncio.sleep(0.5)
     async with aiohttp.ClientSession() as http:
         with pytest.raises(aiohttp.ClientConnectionError):
-            async with http.get(f"http://127.0.0.1:{world.port}/healthz"):
-                pass
+            async with http.get(f"http://127.0.0.1:{world.port}/healthz") as response:
+                raise AssertionError(f"a stopping bot answered /healthz with {response.status}")
 
 
 async def _card_recorded(world: World, n: int, how: signal.Signals) -> None:
