@@ -18,6 +18,7 @@ class Callback(enum.StrEnum):
     TICKET_SUBMIT = "ticket_submit"
     SEVERITY_SUBMIT = "severity_submit"
     STATUS_SUBMIT = "status_submit"
+    ESCALATION_SUBMIT = "escalation_submit"
     NOT_ALLOWED = "not_allowed"
 
 
@@ -57,6 +58,25 @@ class StatusField(enum.StrEnum):
     REASON = "status_backwards_reason"
 
 
+class EscalationField(enum.StrEnum):
+    """Block IDs of the escalation modal; each block's action ID is the same string."""
+
+    WORKSPACE_ID = "esc_workspace_id"
+    PLAN_TIER = "esc_plan_tier"
+    OCCURRED_AT = "esc_occurred_at"
+    CUSTOMER_TIMEZONE = "esc_customer_timezone"
+    EXPECTED = "esc_expected"
+    ACTUAL = "esc_actual"
+    REQUEST_ID = "esc_request_id"
+    SENTRY_URL = "esc_sentry_url"
+    REPRO_STEPS = "esc_repro_steps"
+    REPRO_RESULT = "esc_repro_result"
+    COMPONENT = "esc_component"
+    TEAM = "esc_team"
+    JIRA = "esc_jira"
+    CUSTOMER_IMPACT = "esc_customer_impact"
+
+
 class Action(enum.StrEnum):
     """Action IDs of the buttons on ticket cards and in incident channels."""
 
@@ -66,3 +86,6 @@ class Action(enum.StrEnum):
     POST_STATUS = "incident_post_status"
     RETRY_STEP = "incident_retry_step"
     GIVE_UP_STEP = "incident_give_up_step"
+    ESCALATE = "ticket_escalate"
+    ACKNOWLEDGE = "escalation_acknowledge"
+    HAND_BACK = "escalation_hand_back"

@@ -160,6 +160,7 @@ def kickoff(ticket: Ticket, incident: Incident, *, card_url: str | None, command
                 + f"\n*Status page:* {incident.status.label}"),
         actions(button("Take command", Action.TAKE_COMMAND, str(incident.id)),
                 button("Post status update", Action.POST_STATUS, str(incident.id), style="primary"),
+                button("Escalate to engineering", Action.ESCALATE, str(ticket.number)),
                 block_id=f"incident_actions_{incident.id}"),
     ]
     return blocks

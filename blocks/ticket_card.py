@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from blocks.escalation import jira_text, standing
 from blocks.ids import Action
 from blocks.text import (
     Block,
@@ -24,7 +26,7 @@ from blocks.text import (
     user,
     usergroup,
 )
-from bot.domain import Severity, Ticket
+from bot.domain import Escalation, EscalationState, Severity, Ticket
 
 SEVERITY_MARK = {Severity.SEV1: "🔴", Severity.SEV2: "🟠", Severity.SEV3: "🟡", Severity.SEV4: "⚪"}
 
@@ -53,8 +55,9 @@ def _link(url: str | None) -> str | None:
 
 
 def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None = None,
-                incident_status: str | None = None) -> list[Block]:
-    """The ticket card: the report, first-response state, incident channel if any, and its buttons."""
+                incident_status: str | None = None, escalation: Escalation | None = None,
+                diagnostic_links: Sequence[tuple[str, str]] = (), related: Sequence[int] = ()) -> list[Block]:
+    """The ticket card: the report, first-response state, incident channel, escalation, links and buttons."""
     env = ticket.environment
     blocks: list[Block] = [
         header(f"{SEVERITY_MARK[ticket.severity]} {card_title(ticket)}"),
@@ -90,10 +93,22 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     if incident_channel:
         status = f" · status page: *{incident_status.capitalize()}*" if incident_status else ""
         blocks.append(context(f"🚨 Incident channel {channel(incident_channel)}{status}"))
+    if escalation is not None:
+        jira = jira_text(escalation)
+        where = f" in {channel(escalation.post_channel)}" if escalation.post_channel else ""
+        blocks.append(context(f"🔺 Escalated to *{escalation.team}*{where} (round {escalation.round}) · "
+                              + standing(escalation, now=now) + (f" · Jira {jira}" if jira else "")))
+    if related:
+        blocks.append(context("🔗 Same Sentry issue as " + ", ".join(f"#{n}" for n in related)))
+    shown = [s for name, url in diagnostic_links if (s := link(url, name))]
+    if shown:
+        blocks.append(context("Diagnostics: " + " · ".join(shown)))
     buttons = []
     if not ticket.first_response_at:
         buttons.append(button("First response sent", Action.FIRST_RESPONSE, str(ticket.number), style="primary"))
     buttons.append(button("Change severity", Action.CHANGE_SEVERITY, str(ticket.number)))
+    if escalation is None or escalation.state is EscalationState.HANDED_BACK:
+        buttons.append(button("Escalate to engineering", Action.ESCALATE, str(ticket.number)))
     blocks.append(actions(*buttons, block_id=f"ticket_actions_{ticket.number}"))
     return blocks
 

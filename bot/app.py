@@ -21,6 +21,13 @@ from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.slack import Directory, slack_client
 from bot.core.slack_lookup import SlackLookup
 from bot.core.web import SlackEndpoint, build_web_app
+from bot.escalation.delivery import EscalationDelivery
+from bot.escalation.jira_sync import JiraSync
+from bot.escalation.ladder import AcknowledgementLadder
+from bot.escalation.page import TeamPagers
+from bot.escalation.relay import ThreadRelay
+from bot.escalation.service import EscalationService
+from bot.escalation.timers import EscalationTimers
 from bot.incidents.channel import IncidentChannel
 from bot.incidents.service import IncidentService
 from bot.incidents.status_page_sync import StatusPageSync
@@ -28,6 +35,7 @@ from bot.incidents.status_site import StatusSite
 from bot.incidents.status_updates import StatusCadence
 from bot.incidents.steps import OpeningSteps
 from bot.incidents.timers import IncidentTimers
+from bot.integrations.jira import Jira
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
 from bot.paging.service import Sev2Pager
@@ -37,7 +45,8 @@ from bot.tickets.announce import Announcer
 from bot.tickets.service import TicketService
 from bot.tickets.timers import FirstResponseTimers
 from handlers import errors as error_handlers
-from handlers import home, incidents, tickets
+from handlers import escalation, home, incidents, tickets
+from handlers import jira as jira_webhook
 from handlers.errors import IN_FLIGHT
 from storage.db import create_engine, create_sessionmaker, is_sqlite, refusal_reason
 from storage.migrate import upgrade_to_head
@@ -92,16 +101,30 @@ class SupportBot:
         self.tickets = TicketService(config=config, sessions=sessions, directory=directory, clock=clock, card=card,
                                      incidents=self.incidents, pager=pager, announcer=announcer)
         self.status_site = StatusSite(sessions=sessions, clock=clock)
+        self.team_pagers = TeamPagers(routing_keys={t.name: env.routing_key_for(t.name) for t in config.teams},
+                                      events_url=env.pagerduty_events_url)
+        self.jira = Jira(base_url=env.jira_base_url, email=env.jira_email or "", api_token=env.jira_api_token or "") \
+            if env.jira_base_url else None
+        delivery = EscalationDelivery(config=config, sessions=sessions, slack=slack, clock=clock, once=once,
+                                      lookup=lookup, card=card, pagers=self.team_pagers, jira=self.jira)
+        ladder = AcknowledgementLadder(config=config, clock=clock, once=once)
+        self.escalations = EscalationService(config=config, sessions=sessions, directory=directory, clock=clock,
+                                             card=card, delivery=delivery, ladder=ladder)
+        self.jira_sync = JiraSync(config=config, secret=env.jira_webhook_secret, sessions=sessions, slack=slack,
+                                  once=once, escalations=self.escalations, delivery=delivery)
+        self.relay = ThreadRelay(sessions=sessions, slack=slack, once=once)
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background)
         FirstResponseTimers(config=config, slack=slack, clock=clock).register(self.timers)
         PagingTimers(pager=pager, background=background).register(self.timers)
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
                        background=background).register(self.timers)
+        EscalationTimers(ladder=ladder, delivery=delivery, background=background).register(self.timers)
         # One-time effects a stopped process left (the card, its notes, the SEV2 page, the kickoff): at every tick.
         recovery = EffectRecovery(sessions=sessions, clock=clock, background=background)
         recovery.on("ticket", announcer.resume)
         recovery.on("incident", channel.resume_kickoff)
+        recovery.on("escalation", delivery.resume)
         self.timers.sweep(recovery.sweep)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
@@ -128,7 +151,7 @@ class SupportBot:
     def services(self) -> dict[str, Any]:
         """What listeners receive by name in Bolt's context."""
         return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock,
-                IN_FLIGHT: self._in_flight}
+                "escalations": self.escalations, "relay": self.relay, IN_FLIGHT: self._in_flight}
 
     def _build_bolt(self) -> AsyncApp:
         app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
@@ -144,7 +167,7 @@ class SupportBot:
 
             app.use(provide_services)
         app.error(error_handlers.show_error)
-        for surface in (tickets, home, incidents):
+        for surface in (tickets, home, incidents, escalation):
             surface.register(app)
         return app
 
@@ -169,7 +192,8 @@ class SupportBot:
         """The HTTP app: signed Slack events, the health check and the built-in status page."""
         endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "",
                                  services=self.services())
-        return build_web_app(endpoint, health_problem=self.health_problem, extra_routes=self.status_site.routes())
+        return build_web_app(endpoint, health_problem=self.health_problem,
+                             extra_routes=[*self.status_site.routes(), *jira_webhook.routes(self.jira_sync)])
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""
@@ -207,6 +231,9 @@ class SupportBot:
         await self._cancel_unfinished(timeout=left())
         if self.pagerduty is not None:
             self.pagerduty.close()
+        self.team_pagers.close()
+        if self.jira is not None:
+            await self.jira.close()
         if isinstance(self.status_page, Statuspage):
             await self.status_page.close()
         if self._http is not None:

@@ -1,4 +1,4 @@
-"""`supportbot run | migrate | check-config | demo`."""
+"""`supportbot run | migrate | check-config | route | demo`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import threading
 from sqlalchemy.engine import make_url
 
 from bot.core.config import ConfigError, EnvSettings, Settings, load_config
+from bot.domain import Severity
 from storage.migrate import DatabaseRefused
 
 # However stuck a call is (a worker thread waiting on a vendor, a lock), the process is gone this long after
@@ -23,7 +24,9 @@ AFTER_STOP_SECONDS = 1.0
 
 def _settings(config_path: str | None = None) -> Settings:
     env = EnvSettings.from_environ()
-    return Settings(config=load_config(config_path or env.config_path), env=env)
+    config = load_config(config_path or env.config_path)
+    env = env.with_team_routing_keys((team.name, team.pagerduty_routing_key_env) for team in config.teams)
+    return Settings(config=config, env=env)
 
 
 async def _run() -> None:
@@ -79,14 +82,27 @@ async def _migrate() -> None:
         await engine.dispose()
 
 
+def _severity(text: str) -> Severity:
+    """A severity as typed on the command line, in any case ("sev2", "SEV2")."""
+    try:
+        return Severity(text.strip().upper())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of SEV1, SEV2, SEV3, SEV4") from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Runs the `supportbot` command (run, migrate, check-config or demo); returns the process exit code."""
+    """Runs the `supportbot` command (run, migrate, check-config, route or demo); returns the process exit code."""
     parser = argparse.ArgumentParser(prog="supportbot", description="Slack-first support-to-engineering bot")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode when SLACK_APP_TOKEN is set)")
     commands.add_parser("migrate", help="bring the database at $DATABASE_URL to the newest schema")
     check = commands.add_parser("check-config", help="validate a supportbot.toml and the environment")
     check.add_argument("path", nargs="?", help="the file to check (default: $SUPPORTBOT_CONFIG)")
+    routing = commands.add_parser("route", help="say which team an escalation would reach and how, touching nothing")
+    routing.add_argument("--severity", required=True, type=_severity, metavar="SEV1..SEV4")
+    routing.add_argument("--component", help="the component the agent would pick in the escalation modal")
+    routing.add_argument("--url", help="the URL or endpoint the customer reported")
+    routing.add_argument("--config", help="the configuration file (default: $SUPPORTBOT_CONFIG or ./supportbot.toml)")
     demo = commands.add_parser("demo", help="run the bot against the local Slack sandbox and tell a story")
     demo.add_argument("--quiet-logs", action="store_true", default=True, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -104,6 +120,18 @@ def main(argv: list[str] | None = None) -> int:
             teams = len(settings.config.teams)
             print(f"ok: {args.path or settings.env.config_path} ({teams} teams, "
                   f"{len(settings.config.automation)} automation rules, {len(settings.config.webhooks)} webhooks)")
+        elif args.command == "route":
+            from bot.escalation.route_report import UnknownComponent, explain
+
+            # Only the file's path from the environment: a bad PORT or half-set Jira is no concern of routing.
+            path = args.config or os.environ.get("SUPPORTBOT_CONFIG", "").strip() or EnvSettings.config_path
+            try:
+                lines = explain(load_config(path), severity=args.severity, component=args.component, url=args.url,
+                                environ=os.environ)
+            except UnknownComponent as exc:
+                print(f"supportbot: {exc}", file=sys.stderr)
+                return 2
+            print("\n".join(lines))
         elif args.command == "migrate":
             asyncio.run(_migrate())
             print("database is at the newest schema")

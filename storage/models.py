@@ -216,3 +216,57 @@ class HeartbeatRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     beat_at: Mapped[datetime]
+
+
+class EscalationRow(Base):
+    """One escalation round of a ticket to a team: the hand-off's facts, where it was posted, who acknowledged.
+
+    One round per (ticket, round) and one per modal submission, so a double press escalates once.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("ticket_number", "round", name="uq_escalation_ticket_round"),
+                      Index("ix_escalations_post", "post_channel", "post_ts"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_number: Mapped[int] = mapped_column(ForeignKey("tickets.number"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    component: Mapped[str | None] = mapped_column(String(64))
+    workspace_id: Mapped[str] = mapped_column(String(100))
+    plan_tier: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime | None]
+    customer_timezone: Mapped[str | None] = mapped_column(String(64))
+    expected: Mapped[str] = mapped_column(Text)
+    actual: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str] = mapped_column(String(200))
+    sentry_url: Mapped[str] = mapped_column(Text)
+    sentry_issue: Mapped[str | None] = mapped_column(String(64), index=True)
+    repro_steps: Mapped[str] = mapped_column(Text)
+    repro_result: Mapped[str] = mapped_column(String(32))
+    customer_impact: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    redactions: Mapped[str] = mapped_column(Text, default="")
+    routed_by: Mapped[str] = mapped_column(String(16))
+    route_note: Mapped[str | None] = mapped_column(Text)
+    escalated_by: Mapped[str] = mapped_column(String(32))
+    escalated_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default="waiting", index=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(32))
+    acknowledged_name: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_via: Mapped[str | None] = mapped_column(String(16))
+    acknowledged_at: Mapped[datetime | None]
+    handed_back_at: Mapped[datetime | None]
+    post_channel: Mapped[str | None] = mapped_column(String(32))
+    post_ts: Mapped[str | None] = mapped_column(String(32))
+    post_problem: Mapped[str | None] = mapped_column(Text)
+    jira_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    jira_url: Mapped[str | None] = mapped_column(Text)
+    jira_state: Mapped[str | None] = mapped_column(String(16))
+    jira_status: Mapped[str | None] = mapped_column(String(64))
+    page_keys: Mapped[str] = mapped_column(Text, default="")
+    page_problem: Mapped[str | None] = mapped_column(Text)
+    rung: Mapped[int] = mapped_column(Integer, default=0)
+    repaged_at: Mapped[datetime | None]
+    manager_called_at: Mapped[datetime | None]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
@@ -59,6 +60,14 @@ class BackgroundWork:
         task.add_done_callback(self._tasks.discard)
         self._named[name] = task
         task.add_done_callback(lambda done: self._named.pop(name, None) if self._named.get(name) is done else None)
+
+    def spawn_after_commit(self, session: AsyncSession, work: Callable[[], Awaitable[object]], name: str) -> None:
+        """Starts `work()` once the session's transaction has committed (never when it rolls back), so the work
+        reads what the transaction wrote."""
+        def committed(_session: object) -> None:
+            self.spawn(work(), name)
+
+        event.listen(session.sync_session, "after_commit", committed, once=True)
 
     def spawn_unless_running(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
         """Starts `work()` unless work of this name is still running (a sweep finding the same thing each tick);

@@ -99,6 +99,10 @@ class PagerDuty:
 
         return PageResult(dedup_key=await self._call(send, "trigger"))
 
+    async def acknowledge(self, dedup_key: str) -> None:
+        """Acknowledges the alert with this dedup key (it stops notifying); raises OutsideServiceError."""
+        await self._call(lambda: str(self._client().acknowledge(dedup_key)), "acknowledge")
+
     async def resolve(self, dedup_key: str) -> None:
         """Resolves the alert with this dedup key; raises OutsideServiceError, retryable for 429, 5xx, network."""
         await self._call(lambda: str(self._client().resolve(dedup_key)), "resolve")

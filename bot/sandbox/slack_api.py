@@ -45,4 +45,5 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods, HistoryMethods, Di
             "conversations.list": self.conversations_list,
             "usergroups.users.list": self.usergroups_users_list,
             "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
         }

@@ -1,4 +1,4 @@
-"""Who's who: auth.test, users.info and usergroups.users.list."""
+"""Who's who: auth.test, users.info, users.lookupByEmail and usergroups.users.list."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ class DirectoryMethods(SlackLookups):
         if user is None:
             raise ApiFailure("user_not_found")
         return {"user": user.to_api(self.team_id)}
+
+    def users_lookup_by_email(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Slack compares addresses case-insensitively and answers users_not_found (not user_not_found) here.
+        email = str(params.get("email") or "").strip().lower()
+        if not email:
+            raise ApiFailure("invalid_arguments")
+        for user in self.users.values():
+            if user.email and user.email.lower() == email:
+                return {"user": user.to_api(self.team_id)}
+        raise ApiFailure("users_not_found")

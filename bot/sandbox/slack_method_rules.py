@@ -68,6 +68,8 @@ METHOD_RULES: dict[str, MethodRule] = {
         {ANY: "usergroups:read"}, reads_json=False, booleans=frozenset({"include_disabled"})
     ),
     "users.info": MethodRule({ANY: "users:read"}, reads_json=False, booleans=frozenset({"include_locale"})),
+    # users.lookupByEmail needs users:read.email (and, as with every users.* read, users:read beside it).
+    "users.lookupByEmail": MethodRule({ANY: "users:read.email"}, reads_json=False),
     # Called with the app-level token, whose own connections:write is the permission, not a bot scope.
     "apps.connections.open": MethodRule(reads_json=False),
 }

@@ -80,3 +80,47 @@ async def file_ticket(driver: SlackDriver, sandbox: SlackSandbox, *, user_id: st
     response = await driver.submit_view(user_id=user_id, view_id=view.id, values=values or ticket_values(),
                                          validate=validate)
     return view.id, response
+
+
+def escalation_values(**overrides: Any) -> dict[str, Any]:
+    """A complete escalation hand-off keyed by the labels an agent reads (the prefilled fields as Slack keeps
+    them, and the ones the agent adds)."""
+    values: dict[str, Any] = {
+        "Customer impact, in one sentence": "Finance cannot download any invoice before month-end close",
+        "Request ID": "req_7f3a9b21",
+        "Sentry link": "https://sentry.example.com/organizations/acme/issues/4711/",
+        "Reproduction steps": "1. Sign in as an admin of ws_4f2a9c\n2. Open Billing > Invoices\n3. Blank page",
+        "Reproduction result": "Reproducible",
+        "Component": "billing",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def ticket_card_message(sandbox: SlackSandbox, number: int, triage: str) -> Any:
+    """The card of ticket `number` in triage, or None while it is not posted."""
+    return next((m for m in sandbox.history(triage)
+                 if (m.metadata or {}).get("event_payload", {}).get("ticket") == number
+                 and (m.metadata or {}).get("event_type") == "supportbot_ticket_card"), None)
+
+
+async def escalate(driver: SlackDriver, sandbox: SlackSandbox, *, number: int, triage: str,
+                   user_id: str = AGENT.user_id, values: dict[str, Any] | None = None,
+                   validate: bool = True) -> tuple[str, DriverResponse]:
+    """Presses "Escalate to engineering" on the ticket's card, fills in the hand-off and submits it; returns
+    (view_id, response)."""
+    view_id = await open_escalation_modal(driver, sandbox, number=number, triage=triage, user_id=user_id)
+    response = await driver.submit_view(user_id=user_id, view_id=view_id, values=values or escalation_values(),
+                                         validate=validate)
+    return view_id, response
+
+
+async def open_escalation_modal(driver: SlackDriver, sandbox: SlackSandbox, *, number: int, triage: str,
+                                user_id: str = AGENT.user_id) -> str:
+    """Presses "Escalate to engineering" on the ticket's card; returns the modal's view ID once it is open."""
+    card = await sandbox.wait_for(lambda: ticket_card_message(sandbox, number, triage))
+    before = {v.id for v in sandbox.views.values()}
+    await driver.click(user_id=user_id, action_id="ticket_escalate", message=card)
+    view = await sandbox.wait_for(lambda: next((v for v in sandbox.views.values()
+                                                if v.id not in before and v.user == user_id), None))
+    return str(view.id)

@@ -17,7 +17,9 @@ from bot.core.config import BotConfig
 from bot.core.errors import UnknownTicket
 from bot.core.once import OneTimeSteps
 from bot.core.slack_lookup import Mark, SlackLookup
-from bot.domain import Ticket
+from bot.domain import Escalation, Ticket
+from bot.ticket_card.links import diagnostic_links
+from storage.repositories import escalations as escalation_repo
 from storage.repositories import incidents as incident_repo
 from storage.repositories import tickets as repo
 from storage.repositories.side_effects import Claim
@@ -77,7 +79,8 @@ class TicketCard:
                 return found
             posted = await self._slack.chat_postMessage(
                 channel=channel, text=cards.card_fallback_text(ticket), unfurl_links=False,
-                blocks=cards.ticket_card(ticket, now=self._clock.now()), metadata=card_mark(number).metadata())
+                blocks=cards.ticket_card(ticket, now=self._clock.now(), diagnostic_links=self._links(ticket)),
+                metadata=card_mark(number).metadata())
             return str(posted["ts"])
 
         async def record(session: AsyncSession, ts: str) -> dict[str, Any]:
@@ -123,16 +126,31 @@ class TicketCard:
         async with self._sessions() as session:
             ticket = await repo.get_ticket(session, number=number)
             badge = await incident_repo.incident_badge(session, ticket_number=number)
+            escalation = await escalation_repo.latest_escalation(session, ticket_number=number)
+            related = await escalation_repo.earlier_tickets_with_sentry_issue(
+                session, sentry_issue=escalation.sentry_issue, ticket_number=number) \
+                if escalation is not None and escalation.sentry_issue else []
         if ticket is None or not ticket.card_channel or not ticket.card_ts:
             return
         blocks = cards.ticket_card(ticket, now=self._clock.now(),
                                    incident_channel=badge.channel_id if badge else None,
-                                   incident_status=badge.status if badge else None)
+                                   incident_status=badge.status if badge else None, escalation=escalation,
+                                   diagnostic_links=self._links(ticket, escalation), related=related)
         try:
             await self._slack.chat_update(channel=ticket.card_channel, ts=ticket.card_ts,
                                           text=cards.card_fallback_text(ticket), blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update the card of #%s: %s", number, exc.response.get("error"))
+
+    def _links(self, ticket: Ticket, escalation: Escalation | None = None) -> list[tuple[str, str]]:
+        """The one-click diagnostics for the ticket's workspace, request and time (the escalation's, once
+        the agent confirmed them there)."""
+        facts = escalation.facts if escalation is not None else None
+        found = diagnostic_links(
+            self._config.links, workspace_id=facts.workspace_id if facts else ticket.workspace_id,
+            request_id=facts.request_id if facts else ticket.environment.request_id,
+            around=(facts.occurred_at if facts else None) or ticket.environment.occurred_at or ticket.filed_at)
+        return [(d.name, d.url) for d in found]
 
     async def say(self, number: int, text: str, blocks: list[Any] | None = None) -> None:
         """Posts under the card (in triage while there is no card yet); the filer hears when Slack refuses."""

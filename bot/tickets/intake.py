@@ -29,7 +29,7 @@ EARLIEST, LATEST = 946_684_800, 4_102_444_800  # 2000-01-01 and 2100-01-01, UTC
 FUTURE_TOLERANCE = timedelta(minutes=2)
 
 
-def _moment(raw: object) -> datetime | None:
+def picked_moment(raw: object) -> datetime | None:
     """A datetimepicker's Unix seconds as a moment; None for anything Slack would not send (1e20, "soon")."""
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not EARLIEST <= raw <= LATEST:
         return None
@@ -131,7 +131,7 @@ class TicketForm:
         occurred_at = None
         raw_time = state_value(view, F.OCCURRED_AT.value)
         if raw_time is not None:
-            occurred_at = _moment(raw_time)
+            occurred_at = picked_moment(raw_time)
             if occurred_at is None:
                 errors[F.OCCURRED_AT.value] = "Pick the time again: this one could not be read"
             elif occurred_at > now + FUTURE_TOLERANCE:

@@ -139,3 +139,9 @@ async def count_tickets(session: AsyncSession) -> int:
     from sqlalchemy import func
 
     return int(await session.scalar(select(func.count()).select_from(TicketRow)) or 0)
+
+
+async def ticket_by_card(session: AsyncSession, *, channel: str, ts: str) -> Ticket | None:
+    """The ticket whose card is this message."""
+    row = await session.scalar(select(TicketRow).where(TicketRow.card_channel == channel, TicketRow.card_ts == ts))
+    return _to_ticket(row) if row is not None else None

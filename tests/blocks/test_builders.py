@@ -307,7 +307,9 @@ def test_ticket_card_header_fields_and_buttons() -> None:
         {"type": "button", "action_id": "ticket_first_response", "value": "42", "style": "primary",
          "text": {"type": "plain_text", "text": "First response sent", "emoji": True}},
         {"type": "button", "action_id": "ticket_change_severity", "value": "42",
-         "text": {"type": "plain_text", "text": "Change severity", "emoji": True}}]}
+         "text": {"type": "plain_text", "text": "Change severity", "emoji": True}},
+        {"type": "button", "action_id": "ticket_escalate", "value": "42",
+         "text": {"type": "plain_text", "text": "Escalate to engineering", "emoji": True}}]}
     shown = texts(blocks)
     assert "*Customer*\n`ws_4f2a9c`" in shown
     assert "*Plan tier*\nBusiness" in shown
@@ -322,7 +324,7 @@ def test_ticket_card_after_first_response_and_with_incident() -> None:
     blocks = cards.ticket_card(ticket, now=NOW + timedelta(hours=2), incident_channel="C0INC0042",
                                incident_status="identified")
     assert blocks[0]["text"]["text"].startswith("🔴 SEV1 · #42 ")
-    assert buttons(blocks) == [(Action.CHANGE_SEVERITY, "42")]
+    assert buttons(blocks) == [(Action.CHANGE_SEVERITY, "42"), (Action.ESCALATE, "42")]
     shown = texts(blocks)
     assert any(t.startswith("✅ First response sent by <@U0AGENT2> <!date^") for t in shown)
     assert "🚨 Incident channel <#C0INC0042> · status page: *Identified*" in shown
@@ -368,7 +370,7 @@ def test_kickoff_header_commander_and_buttons() -> None:
     blocks = inc.kickoff(make_sev1(), incident, card_url="https://acme.slack.com/archives/C0TRIAGE01/p1",
                          commanders_group="S0COMMAND1")
     assert blocks[0]["text"]["text"] == "🚨 SEV1 incident · #42 Invoices page returns 500 for every user"
-    assert buttons(blocks) == [(Action.TAKE_COMMAND, "7"), (Action.POST_STATUS, "7")]
+    assert buttons(blocks) == [(Action.TAKE_COMMAND, "7"), (Action.POST_STATUS, "7"), (Action.ESCALATE, "42")]
     assert of_type(blocks, "actions")[0]["block_id"] == "incident_actions_7"
     shown = texts(blocks)
     assert "*Impact*\nProduction down or data loss" in shown

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from bot.core.config.model import ConfigError
 from bot.core.formats import is_web_link
@@ -33,6 +33,8 @@ class EnvSettings:
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_webhook_secret: str | None = None
+    # Each team's PagerDuty routing key, read from the variable its `pagerduty_routing_key_env` names.
+    team_routing_keys: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # secrets must never reach a log line through repr()
         return "EnvSettings(<redacted>)"
@@ -82,6 +84,17 @@ class EnvSettings:
         if settings.statuspage_api_key and not settings.statuspage_page_id:
             raise ConfigError("STATUSPAGE_PAGE_ID", "is required when STATUSPAGE_API_KEY is set")
         return settings
+
+    def with_team_routing_keys(self, teams: Iterable[tuple[str, str | None]],
+                               environ: Mapping[str, str] | None = None) -> EnvSettings:
+        """These settings with the routing key of each (team, variable name) that is set in the environment."""
+        env = os.environ if environ is None else environ
+        keys = {team: env[name].strip() for team, name in teams if name and env.get(name, "").strip()}
+        return replace(self, team_routing_keys=keys)
+
+    def routing_key_for(self, team: str) -> str | None:
+        """The team's own routing key, else the default PAGERDUTY_ROUTING_KEY, else None (no paging)."""
+        return self.team_routing_keys.get(team) or self.pagerduty_routing_key
 
     def warnings(self) -> list[str]:
         """What works but is probably not what an operator wants; `check-config` prints these, `run` logs them."""
