@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from blocks.escalation import jira_text, standing
+from blocks.escalation import home_section, jira_text, standing
 from blocks.ids import Action
 from blocks.text import (
     Block,
@@ -183,12 +183,19 @@ def severity_changed_note(before: Ticket, after: Ticket, *, actor: str) -> list[
                     f"{escape(after.severity_reason.split(': ', 1)[-1])}")]
 
 
-def home_view(tickets: list[Ticket], *, now: datetime) -> dict[str, object]:
-    """The agent's App Home: their open tickets with severity and first-response countdowns."""
-    blocks: list[Block] = [header("Your open tickets")]
+def home_view(tickets: list[Ticket], *, now: datetime,
+              waiting: Sequence[tuple[Escalation, Ticket]] = ()) -> dict[str, object]:
+    """The App Home: escalations waiting on the person's teams (on-call engineers), then their open tickets
+    with severity and first-response countdowns."""
+    blocks: list[Block] = home_section(waiting[:20], now=now)
+    if blocks and not tickets:
+        blocks.append(divider())
+        blocks.append(context(f"Updated {slack_date(now)}"))
+        return {"type": "home", "blocks": blocks}
+    blocks.append(header("Your open tickets"))
     if not tickets:
         blocks.append(section("You have no open tickets. Type `/ticket` in any channel to file one."))
-    for ticket in tickets[:45]:
+    for ticket in tickets[:45 - len(blocks)]:
         if ticket.first_response_at:
             sla = "first response sent ✅"
         else:

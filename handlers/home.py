@@ -1,4 +1,4 @@
-"""The App Home tab: the agent's open tickets with their first-response countdowns."""
+"""The App Home tab: the agent's open tickets, and the escalations waiting on an on-call engineer's teams."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.ticket_card import home_view
 from bot.core.clock import Clock
+from bot.escalation.service import EscalationService
 from bot.tickets.service import TicketService
 from handlers.errors import guarded
 
@@ -18,9 +19,12 @@ def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(guarded(publish_home))
 
 
-async def publish_home(event: dict[str, Any], client: AsyncWebClient, tickets: TicketService, clock: Clock) -> None:
-    """`app_home_opened`: publishes the agent's open tickets with first-response countdowns on the Home tab."""
+async def publish_home(event: dict[str, Any], client: AsyncWebClient, tickets: TicketService,
+                       escalations: EscalationService, clock: Clock) -> None:
+    """`app_home_opened`: the agent's open tickets with first-response countdowns and, for an on-call engineer,
+    the escalations waiting on their teams."""
     if event.get("tab", "home") != "home":
         return
     open_tickets = await tickets.open_tickets(event["user"])
-    await client.views_publish(user_id=event["user"], view=home_view(open_tickets, now=clock.now()))
+    waiting = await escalations.waiting_for(event["user"])
+    await client.views_publish(user_id=event["user"], view=home_view(open_tickets, now=clock.now(), waiting=waiting))

@@ -226,4 +226,17 @@ class InteractionPayloads:
         }
         if message.thread_ts:
             event["thread_ts"] = message.thread_ts
+        if message.user == self.sandbox.bot_user_id:
+            # The bot's own posts come back as message events too, marked with its bot_id, as Slack sends them.
+            event["bot_id"] = self.sandbox.bot_id
+            event["app_id"] = self.sandbox.app_id
         return event
+
+    def message_changed_event(self, message: Message, new_text: str) -> dict[str, Any]:
+        """The `message_changed` event an edit produces: the edited message nested, a subtype on the outside."""
+        inner = self.message_event(message)
+        inner["text"] = new_text
+        inner["edited"] = {"user": message.user, "ts": f"{time.time():.6f}"}
+        return {"type": "message", "subtype": "message_changed", "channel": message.channel, "hidden": True,
+                "message": inner, "previous_message": self.message_event(message), "ts": f"{time.time():.6f}",
+                "channel_type": inner["channel_type"]}

@@ -203,10 +203,10 @@ async def record_rung(session: AsyncSession, *, escalation_id: int, rung: int, a
 
 async def earlier_tickets_with_sentry_issue(session: AsyncSession, *, sentry_issue: str,
                                             ticket_number: int) -> list[int]:
-    """Other tickets whose escalations named the same Sentry issue, oldest first."""
+    """Earlier tickets whose escalations named the same Sentry issue, oldest first."""
     rows = await session.scalars(select(EscalationRow.ticket_number).distinct()
                                  .where(EscalationRow.sentry_issue == sentry_issue,
-                                        EscalationRow.ticket_number != ticket_number)
+                                        EscalationRow.ticket_number < ticket_number)
                                  .order_by(EscalationRow.ticket_number))
     return list(rows)
 

@@ -162,3 +162,65 @@ async def test_acknowledge_by_the_oncall_engineer_stops_the_ladder_and_acknowled
         actions = [e.action for e in await audit.audit_trail(session, ticket_number=1)]
     assert "escalation_acknowledged" in actions and "escalation_rung" not in actions
     assert ROUTING_KEY  # the filing-time SEV2 page went to the default rotation, untouched
+
+
+async def test_the_oncall_engineers_app_home_lists_what_waits_on_their_teams(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
+    await _filed(slack, sandbox)
+    await escalate(slack, sandbox, number=1, triage=TRIAGE)
+    post = await sandbox.wait_for(lambda: _post(sandbox, PAYMENTS))
+    clock.advance(timedelta(minutes=7))
+    await slack.app_home_opened(user_id=ENGINEER.user_id)
+    home = await sandbox.wait_for(lambda: sandbox.home_views.get(ENGINEER.user_id))
+    text = str(home["blocks"])
+    assert "Escalations waiting on your teams" in text and "#1" in text and "waiting 7 min" in text
+    await slack.app_home_opened(user_id=OUTSIDER.user_id)
+    other = await sandbox.wait_for(lambda: sandbox.home_views.get(OUTSIDER.user_id))
+    assert "Escalations waiting" not in str(other["blocks"])
+    await slack.click(user_id=ENGINEER.user_id, action_id="escalation_acknowledge", message=post)
+    await sandbox.wait_for(lambda: "Acknowledged by" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))
+    sandbox.home_views.pop(ENGINEER.user_id)
+    await slack.app_home_opened(user_id=ENGINEER.user_id)
+    home = await sandbox.wait_for(lambda: sandbox.home_views.get(ENGINEER.user_id))
+    assert "Escalations waiting" not in str(home["blocks"])
+
+
+async def test_a_handed_back_ticket_can_be_escalated_again_as_a_new_round_that_pages_again(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        jira: JiraStandIn) -> None:
+    await _filed(slack, sandbox)
+    await escalate(slack, sandbox, number=1, triage=TRIAGE, values=escalation_values(**{"Jira issue": "SUP-77"}))
+    post = await sandbox.wait_for(lambda: _post(sandbox, PAYMENTS))
+    assert "SUP-77" in str(post.blocks) and jira.issues == []  # an existing key: no new issue
+    await slack.click(user_id=ENGINEER.user_id, action_id="escalation_acknowledge", message=post)
+    await sandbox.wait_for(lambda: "escalation_hand_back" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))
+    await slack.click(user_id=ENGINEER.user_id, action_id="escalation_hand_back",
+                      message=sandbox.find_message(PAYMENTS, post.ts))
+    card = ticket_card_message(sandbox, 1, TRIAGE)
+    await sandbox.wait_for(lambda: "ticket_escalate" in str(card.blocks))
+    await escalate(slack, sandbox, number=1, triage=TRIAGE)
+    await _events(pagerduty, lambda e: e["dedup_key"] == "supportbot-escalation-1-2")
+    await sandbox.wait_for(lambda: len(jira.issues) == 1 or None)
+    assert jira.issues[0]["fields"]["labels"] == ["supportbot-escalation-1-2"]
+
+
+async def test_tickets_with_the_same_sentry_issue_are_related_and_the_links_are_filled(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    await _filed(slack, sandbox)
+    await escalate(slack, sandbox, number=1, triage=TRIAGE)
+    await sandbox.wait_for(lambda: _post(sandbox, PAYMENTS))
+    await _filed(slack, sandbox, **{"Customer workspace ID": "ws 9&x=<y>"})
+    link = "https://sentry.example.com/organizations/acme/issues/4711/?project=2"
+    await escalate(slack, sandbox, number=2, triage=TRIAGE,
+                   values=escalation_values(**{"Sentry link": link, "Customer workspace ID": "ws 9&x=<y>"}))
+    second = await sandbox.wait_for(lambda: next((m for m in sandbox.history(PAYMENTS)
+                                                  if "#2" in str(m.blocks) and (m.metadata or {}).get(
+                                                      "event_type") == "supportbot_escalation"), None))
+    assert "Same Sentry issue as #1" in str(second.blocks)
+    card = ticket_card_message(sandbox, 2, TRIAGE)
+    await sandbox.wait_for(lambda: "Same Sentry issue as #1" in str(card.blocks))
+    text = str(second.blocks)
+    # The contract's [links]: the workspace ID URL-encoded, 15 minutes either side of when it happened.
+    assert "workspace_id%3Aws%209%26x%3D%3Cy%3E" in text and "&amp;start=" in text
+    assert "from_ts=" in text and "to_ts=" in text
+    assert "Same Sentry issue" not in str(ticket_card_message(sandbox, 1, TRIAGE).blocks)
