@@ -59,7 +59,7 @@ async def test_an_engineers_question_reaches_the_card_and_the_answer_comes_back(
 
 async def test_messages_outside_the_two_threads_are_not_relayed(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
-    post, card = await _escalated(slack, sandbox, bot)
+    await _escalated(slack, sandbox, bot)
     await slack.user_message(user_id=ENGINEER.user_id, channel_id=PAYMENTS, text="Standup in 5")
     await slack.user_message(user_id=AGENT.user_id, channel_id=TRIAGE, text="Anyone free for #2?")
     await asyncio.sleep(0.3)
