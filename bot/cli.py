@@ -70,6 +70,16 @@ def _exit_anyway_after(seconds: float, *, code: int = 1) -> None:
     timer.start()
 
 
+async def _live_problems(settings: Settings) -> list[str]:
+    from bot.core.slack import slack_client
+    from bot.escalation.live_check import live_problems
+
+    if not settings.env.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN", "is required for check-config --live")
+    slack = slack_client(token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url)
+    return await live_problems(settings.config, slack)
+
+
 async def _migrate() -> None:
     from storage.db import create_engine
     from storage.migrate import upgrade_to_head
@@ -98,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database at $DATABASE_URL to the newest schema")
     check = commands.add_parser("check-config", help="validate a supportbot.toml and the environment")
     check.add_argument("path", nargs="?", help="the file to check (default: $SUPPORTBOT_CONFIG)")
+    check.add_argument("--live", action="store_true",
+                       help="also check every team channel and user group against Slack (needs SLACK_BOT_TOKEN)")
     routing = commands.add_parser("route", help="say which team an escalation would reach and how, touching nothing")
     routing.add_argument("--severity", required=True, type=_severity, metavar="SEV1..SEV4")
     routing.add_argument("--component", help="the component the agent would pick in the escalation modal")
@@ -117,9 +129,15 @@ def main(argv: list[str] | None = None) -> int:
             settings = _settings(args.path)
             for warning in settings.env.warnings():
                 print(f"supportbot: warning: {warning}", file=sys.stderr)
+            if args.live and (problems := asyncio.run(_live_problems(settings))):
+                for problem in problems:
+                    print(f"supportbot: {problem}", file=sys.stderr)
+                return 1
             teams = len(settings.config.teams)
+            checked = ", channels and user groups checked against Slack" if args.live else ""
             print(f"ok: {args.path or settings.env.config_path} ({teams} teams, "
-                  f"{len(settings.config.automation)} automation rules, {len(settings.config.webhooks)} webhooks)")
+                  f"{len(settings.config.automation)} automation rules, {len(settings.config.webhooks)} webhooks"
+                  f"{checked})")
         elif args.command == "route":
             from bot.escalation.route_report import UnknownComponent, explain
 

@@ -40,6 +40,8 @@ class ChatMethods(SlackLookups):
 
     def _member_channel(self, params: dict[str, Any]) -> Channel:
         channel = self.resolve_channel(params.get("channel"), allow_dm=True)
+        if channel.is_archived:
+            raise ApiFailure("is_archived")  # chat.postMessage: "Channel has been archived."
         if self.bot_user_id not in channel.members:
             raise ApiFailure("not_in_channel")
         return channel

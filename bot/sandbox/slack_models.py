@@ -68,6 +68,7 @@ class Channel:
     created_by: str | None = None
     created_at: float = field(default_factory=time.time)
     is_im: bool = False
+    is_archived: bool = False
 
     def to_api(self, bot_user_id: str) -> dict[str, Any]:
         return {
@@ -79,7 +80,7 @@ class Channel:
             "is_im": self.is_im,
             "is_mpim": False,
             "is_private": self.is_private or self.is_im,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "is_general": self.name == "general",
             "is_member": bot_user_id in self.members,
             "created": int(self.created_at),
