@@ -1,4 +1,5 @@
-"""`supportbot demo`: the real bot against the local Slack sandbox and PagerDuty stand-in, telling a story.
+"""`supportbot demo`: the real bot against the local Slack sandbox and the PagerDuty and Jira stand-ins, telling
+a story.
 
 Nothing leaves the machine: SQLite in a temporary folder, no tokens, every server on 127.0.0.1.
 Time is a manual clock, so "30 minutes later" takes no time at all.
@@ -19,14 +20,28 @@ from bot.app import SupportBot
 from bot.core.config import EnvSettings, Settings, load_config
 from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
+from bot.sandbox.jira import JiraStandIn, JiraUser
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
-from bot.sandbox.workspace import AGENT, AGENT_2, COMMANDER, file_ticket, populate, ticket_values
+from bot.sandbox.workspace import (
+    AGENT,
+    AGENT_2,
+    COMMANDER,
+    ENGINEER,
+    escalate,
+    escalation_values,
+    file_ticket,
+    populate,
+    ticket_values,
+)
 
 CONFIG = Path(__file__).with_name("supportbot.toml")
 SECRET = "demo-signing-secret"
 TOKEN = "xoxb-demo-token"
 ROUTING_KEY = "D3M0R0UT1NGKEY000000000000000001"
+PAYMENTS_KEY = "D3M0R0UT1NGKEYPAYMENTS0000000002"
+JIRA_SECRET = "demo-jira-webhook-secret"
+PAYMENTS = "C0PAYMENT1"
 
 
 class Story:
@@ -66,28 +81,33 @@ async def run_demo() -> int:
     config = load_config(CONFIG)
     clock = ManualClock()
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as folder:
-        async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty:
+        async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty, JiraStandIn() as jira:
             populate(sandbox, config)
             # The status page's links are absolute, so the bot must know its own address before it starts.
             port = _free_port()
             env_url = f"http://127.0.0.1:{port}"
             env = EnvSettings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=sandbox.api_url,
                               database_url=f"sqlite+aiosqlite:///{folder}/demo.db", pagerduty_routing_key=ROUTING_KEY,
-                              pagerduty_events_url=pagerduty.url, public_url=env_url)
+                              pagerduty_events_url=pagerduty.url, public_url=env_url,
+                              team_routing_keys={"payments": PAYMENTS_KEY}, jira_base_url=jira.base_url,
+                              jira_email=jira.email, jira_api_token=jira.api_token, jira_webhook_secret=JIRA_SECRET)
             bot = await SupportBot.create(Settings(config=config, env=env), clock=clock)
             await bot.start(host="127.0.0.1", port=port, scheduler=False)
+            jira.register_webhook(f"{env_url}/jira/webhook", JIRA_SECRET)
             try:
                 async with SlackDriver(events_url=f"{env_url}/slack/events", signing_secret=SECRET,
                                        sandbox=sandbox) as slack:
-                    await _tell(Story(sandbox, clock), bot, slack, sandbox, pagerduty, env_url)
+                    story = Story(sandbox, clock)
+                    await _tell(story, bot, slack, sandbox, pagerduty, env_url, jira)
             finally:
                 await bot.stop()
     return 0
 
 
 async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,
-                pagerduty: PagerDutyStandIn, url: str) -> None:
-    print("supportbot demo: the real bot, a local Slack sandbox, a PagerDuty stand-in and the built-in status page")
+                pagerduty: PagerDutyStandIn, url: str, jira: JiraStandIn) -> None:
+    print("supportbot demo: the real bot, a local Slack sandbox, PagerDuty and Jira stand-ins and the built-in "
+          "status page")
     story.chapter("Ava files a ticket from #general with /ticket")
     await file_ticket(slack, sandbox, user_id=AGENT.user_id, summary="Invoices page shows a blank screen",
                       values=ticket_values(**{"What happened": "Billing > Invoices spins, then goes blank. "
@@ -103,6 +123,8 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
     await slack.click(user_id=AGENT.user_id, action_id="ticket_first_response", message=card)
     await _settle(sandbox, lambda: "First response sent by" in str(sandbox.history("C0TRIAGE01")[0].blocks))
     story.show_slack()
+
+    await _escalation(story, bot, slack, sandbox, pagerduty, jira)
 
     story.chapter("Sam files a SEV1: checkout is down for an Enterprise customer")
     await file_ticket(slack, sandbox, user_id=AGENT_2.user_id, values=ticket_values(**{
@@ -153,6 +175,51 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
         print(f"    alert #{alert.number} `{alert.dedup_key}` ({alert.severity}): {alert.status}")
     print("  The SEV2 alert stays open until its ticket is resolved, which a later capability adds.")
     print("\nThe end. Every message above went through the real bot over signed HTTP.")
+
+
+async def _escalation(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,
+                      pagerduty: PagerDutyStandIn, jira: JiraStandIn) -> None:
+    story.chapter("Ava escalates #1 to engineering: component billing, so the payments team owns it")
+    await escalate(slack, sandbox, number=1, triage="C0TRIAGE01", values=escalation_values())
+    post = await _settle(sandbox, lambda: next((m for m in sandbox.history(PAYMENTS) if (m.metadata or {})
+                                                .get("event_type") == "supportbot_escalation"), None))
+    await _settle(sandbox, lambda: "SUP-1" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))  # type: ignore[union-attr]
+    await bot.background.settle(timeout=5)
+    story.show_slack()
+    print(f"  [Jira] {jira.issues[0]['key']} created: {jira.issues[0]['fields']['summary']}")
+    for alert in pagerduty.open_alerts():
+        print(f"  [PagerDuty] alert #{alert.number} {alert.status} · `{alert.dedup_key}` · {alert.summary[:60]}")
+
+    await story.later(bot, timedelta(minutes=15), "15 minutes (SEV2's ack_within) and nobody acknowledged")
+    await bot.background.settle(timeout=5)
+    await pagerduty.wait_for(lambda s: any("repage" in a.dedup_key for a in s.alerts), timeout=5)
+    story.show_slack()
+    repage = next(a for a in pagerduty.alerts if "repage" in a.dedup_key)
+    print(f"  [PagerDuty] alert #{repage.number} {repage.status} · `{repage.dedup_key}` · {repage.summary[:60]}")
+
+    story.chapter("Eli asks a question in the escalation's thread; Ava answers under the ticket card")
+    card = sandbox.history("C0TRIAGE01")[0]
+    await slack.user_message(user_id=ENGINEER.user_id, channel_id=PAYMENTS, thread_ts=post.ts,
+                             text="Does it fail for every invoice, or only this month's?")
+    await _settle(sandbox, lambda: any("every invoice" in m.text and "💬" in m.text
+                                       for m in sandbox.history("C0TRIAGE01", thread_ts=card.ts)))
+    await slack.user_message(user_id=AGENT.user_id, channel_id="C0TRIAGE01", thread_ts=card.ts,
+                             text="Only November's: October's open fine.")
+    await _settle(sandbox, lambda: any("November" in m.text and "💬" in m.text
+                                       for m in sandbox.history(PAYMENTS, thread_ts=post.ts)))
+    story.show_slack()
+
+    story.chapter("Eli moves SUP-1 to In Progress in Jira: that acknowledges the escalation")
+    await jira.transition("SUP-1", "In Progress", by=JiraUser("5b10a2844c20165700ede21g", ENGINEER.real_name,
+                                                               f"{ENGINEER.name}@acme.example"))
+    await _settle(sandbox, lambda: "Acknowledged by" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))  # type: ignore[union-attr]
+    await pagerduty.wait_for(lambda s: all(a.status != "triggered" for a in s.alerts
+                                           if "escalation" in a.dedup_key), timeout=5)
+    await asyncio.sleep(0.1)
+    story.show_slack()
+    for alert in pagerduty.alerts:
+        if "escalation" in alert.dedup_key:
+            print(f"  [PagerDuty] `{alert.dedup_key}`: {alert.status}")
 
 
 async def _publish(slack: SlackDriver, sandbox: SlackSandbox, message: Any, status: str, words: str) -> None:
