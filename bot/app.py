@@ -109,7 +109,7 @@ class SupportBot:
                                       lookup=lookup, card=card, pagers=self.team_pagers, jira=self.jira)
         ladder = AcknowledgementLadder(config=config, clock=clock, once=once)
         self.escalations = EscalationService(config=config, sessions=sessions, directory=directory, clock=clock,
-                                             card=card, delivery=delivery, ladder=ladder)
+                                             card=card, delivery=delivery, ladder=ladder, pagers=self.team_pagers)
         self.jira_sync = JiraSync(config=config, secret=env.jira_webhook_secret, sessions=sessions, slack=slack,
                                   once=once, escalations=self.escalations, delivery=delivery)
         self.relay = ThreadRelay(sessions=sessions, slack=slack, once=once)

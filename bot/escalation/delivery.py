@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -14,18 +14,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import escalation as words
-from blocks.text import section
 from blocks.ticket_card import card_url
 from bot.core.clock import Clock
 from bot.core.config import BotConfig, Team
 from bot.core.errors import OutsideServiceError
 from bot.core.once import OneTimeSteps
 from bot.core.scheduler import retry_delay
-from bot.core.slack_lookup import Mark, SlackLookup
+from bot.core.slack_lookup import SlackLookup
 from bot.core.timers import schedule
-from bot.domain import Escalation, EscalationState, JiraState, Severity, Ticket
+from bot.domain import Escalation, EscalationState, JiraState, Severity
 from bot.escalation.jira_issue import issue_label, jira_issue
 from bot.escalation.page import TeamPagers, escalation_page, pages
+from bot.escalation.rung_messages import RungMessages
+from bot.escalation.steps import Round, post_mark, step_key
 from bot.escalation.timers import DeliveryRetry
 from bot.integrations.jira import Jira, JiraIssue
 from bot.ticket_card.links import diagnostic_links
@@ -37,46 +38,12 @@ from storage.repositories.side_effects import Claim, release_side_effect
 log = logging.getLogger(__name__)
 
 
-def step_key(escalation_id: int, step: str) -> str:
-    """The one-time step of one round (`post`, `page`, `jira`, `rung:2`)."""
-    return f"escalation:{escalation_id}:{step}"
-
-
-def rung_step(rung: int) -> str:
-    """The step that says (and, at the first rung, re-pages) what the ladder's rung does."""
-    return f"rung:{rung}"
-
-
-def post_mark(escalation_id: int) -> Mark:
-    """The metadata the post carries, by which an attempt that comes again finds it in the team channel."""
-    return Mark("supportbot_escalation", {"escalation": escalation_id})
-
-
-def message_mark(escalation_id: int, step: str) -> Mark:
-    """The metadata a one-time message of the round carries."""
-    return Mark("supportbot_escalation_note", {"escalation": escalation_id, "step": step})
-
-
-@dataclass(frozen=True)
-class Round:
-    """An escalation round with what its messages need: the ticket, the team, the links, related tickets."""
-
-    escalation: Escalation
-    ticket: Ticket
-    team: Team
-    links: list[tuple[str, str]]
-    related: list[int]
-
-    @property
-    def severity(self) -> Severity:
-        """The ticket's severity now, which decides paging."""
-        return self.ticket.severity
-
-    def where(self, *, pagerduty: bool) -> words.PostContext:
-        """What the post shows beside the round."""
-        return words.PostContext(ticket=self.ticket, team_channel=self.team.channel,
-                                 oncall_usergroup=self.team.oncall_usergroup, card_url=card_url(self.ticket),
-                                 diagnostic_links=self.links, related_tickets=self.related, pagerduty=pagerduty)
+async def retry_later(session: AsyncSession, now: datetime, escalation: Escalation, step: str,
+                      attempt: int) -> datetime:
+    """Schedules the part's next attempt with backoff; when it is due."""
+    due = now + retry_delay(attempt)
+    await schedule(session, DeliveryRetry(escalation.ticket_number, escalation.round, step, attempt), due_at=due)
+    return due
 
 
 class EscalationDelivery:
@@ -94,15 +61,13 @@ class EscalationDelivery:
         self._card = card
         self._pagers = pagers
         self._jira = jira
+        self._rungs = RungMessages(config=config, sessions=sessions, slack=slack, once=once, lookup=lookup,
+                                   pagers=pagers)
 
     @property
-    def jira_configured(self) -> bool:
-        """True when JIRA_BASE_URL (and its credentials) are set."""
-        return self._jira is not None
-
-    def jira_url(self, key: str) -> str | None:
-        """The browse link of a Jira key, when Jira is configured."""
-        return self._jira.issue_url(key) if self._jira is not None else None
+    def jira(self) -> Jira | None:
+        """The Jira client, when JIRA_BASE_URL (and its credentials) are set."""
+        return self._jira
 
     def team(self, name: str) -> Team:
         """The configured team by name."""
@@ -143,7 +108,7 @@ class EscalationDelivery:
             await self._page(found)
         await self._create_jira_issue(found)
         for rung in range(1, found.escalation.rung + 1):
-            await self._rung(found, rung)
+            await self._rungs.say(found, rung)
         await self.refresh(escalation_id)
 
     async def retry(self, key: DeliveryRetry) -> None:
@@ -205,7 +170,7 @@ class EscalationDelivery:
                 await audit.append_audit_event(session, ticket_number=escalation.ticket_number,
                                                action="escalation_post_failed", actor="supportbot",
                                                at=self._clock.now(), before=None, after={"error": error})
-                await self._retry_later(session, escalation, "post", attempt + 1)
+                await retry_later(session, self._clock.now(), escalation, "post", attempt + 1)
             await self._card.tell_agent(found.ticket, words.post_not_delivered(team.name, team.channel, error))
 
     async def _page(self, found: Round, *, attempt: int = 0) -> None:
@@ -270,7 +235,8 @@ class EscalationDelivery:
                                            action=f"escalation_{step}_failed", actor="supportbot",
                                            at=self._clock.now(), before=None,
                                            after={"error": str(failure), "attempt": attempt + 1})
-            due = await self._retry_later(session, escalation, step, attempt + 1) if failure.retryable else None
+            due = None if not failure.retryable else \
+                await retry_later(session, self._clock.now(), escalation, step, attempt + 1)
             if step == "page":
                 when = f"; trying again at {due:%H:%M:%S} UTC" if due else ""
                 await repo.record_page_problem(session, escalation_id=escalation.id,
@@ -282,74 +248,4 @@ class EscalationDelivery:
             await self._card.say(escalation.ticket_number, f"Jira refused to create the issue for "
                                  f"#{escalation.ticket_number}: {failure.detail}")
 
-    async def _retry_later(self, session: AsyncSession, escalation: Escalation, step: str, attempt: int) -> Any:
-        due = self._clock.now() + retry_delay(attempt)
-        await schedule(session, DeliveryRetry(escalation.ticket_number, escalation.round, step, attempt), due_at=due)
-        return due
 
-    # -- the ladder's messages ------------------------------------------------------------------------------
-    async def _rung(self, found: Round, rung: int) -> None:
-        escalation, team, ticket = found.escalation, found.team, found.ticket
-        waited = self._config.ack_within[ticket.severity] * rung
-
-        async def send(claim: Claim) -> str:
-            if rung == 1:
-                await self._repage(found)
-                text = words.repaged_note(escalation, severity=found.severity, oncall_usergroup=team.oncall_usergroup)
-                return await self._say_in_team_thread(found, rung, text, again=claim.again)
-            if rung == 2:
-                text = words.manager_note(escalation, manager=team.manager, waited=waited)
-                await self._say_in_team_thread(found, rung, text, again=claim.again)
-                return await self._say_under_card(found, rung, text, again=claim.again)
-            return await self._say_under_card(found, rung, words.agent_reminder(escalation, waited=waited),
-                                              again=claim.again)
-
-        try:
-            await self._once.perform(step_key(escalation.id, rung_step(rung)), send, planned_only=True)
-        except SlackApiError as exc:
-            log.warning("escalation %s rung %s: Slack said %s", escalation.id, rung, exc.response.get("error"))
-
-    async def _repage(self, found: Round) -> None:
-        pager = self._pagers.for_team(found.team.name)
-        if pager is None or not pages(found.severity):
-            return
-        request = escalation_page(found.escalation, found.ticket, card_url=card_url(found.ticket),
-                                  links=found.links, repage=True)
-        # A failure raises: the claim runs out and the recovery sweep tries the rung again.
-        result = await pager.trigger(request)
-        async with self._sessions.begin() as session:
-            await repo.record_page(session, escalation_id=found.escalation.id, dedup_key=result.dedup_key)
-
-    async def _say_in_team_thread(self, found: Round, rung: int, text: str, *, again: bool) -> str:
-        escalation = found.escalation
-        channel, thread = found.team.channel, escalation.post_ts
-        mark = message_mark(escalation.id, f"team:{rung}")
-        if again and (ts := await self._lookup.message(channel, mark, thread_ts=thread)):
-            return ts
-        # Broadcast to the channel as well: a mention deep in a thread is easy to miss.
-        posted = await self._slack.chat_postMessage(channel=channel, thread_ts=thread, text=text,
-                                                    blocks=[section(text)], reply_broadcast=bool(thread),
-                                                    metadata=mark.metadata())
-        return str(posted["ts"])
-
-    async def _say_under_card(self, found: Round, rung: int, text: str, *, again: bool) -> str:
-        ticket = found.ticket
-        channel = ticket.card_channel or self._config.slack.triage_channel
-        mark = message_mark(found.escalation.id, f"card:{rung}")
-        if again and (ts := await self._lookup.message(channel, mark, thread_ts=ticket.card_ts)):
-            return ts
-        posted = await self._slack.chat_postMessage(channel=channel, thread_ts=ticket.card_ts, text=text,
-                                                    blocks=[section(text)], metadata=mark.metadata())
-        return str(posted["ts"])
-
-    async def acknowledge_pages(self, escalation: Escalation) -> None:
-        """Acknowledges every alert the round opened, re-pages included; a failure is logged (the alert stays
-        open in PagerDuty, where on-call sees it)."""
-        pager = self._pagers.for_team(escalation.team)
-        if pager is None:
-            return
-        for dedup_key in escalation.page_keys:
-            try:
-                await pager.acknowledge(dedup_key)
-            except OutsideServiceError as exc:
-                log.warning("could not acknowledge %s in PagerDuty: %s", dedup_key, exc)

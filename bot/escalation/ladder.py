@@ -17,7 +17,7 @@ from bot.core.config import BotConfig
 from bot.core.once import OneTimeSteps
 from bot.core.timers import schedule
 from bot.domain import Escalation, EscalationState, Severity
-from bot.escalation.delivery import rung_step, step_key
+from bot.escalation.steps import rung_step, step_key
 from bot.escalation.timers import LadderRung
 from storage.repositories import audit
 from storage.repositories import escalations as repo

@@ -7,13 +7,16 @@ the round acknowledges both.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
+from bot.core.errors import OutsideServiceError
 from bot.core.plain import plain_text
 from bot.domain import Escalation, Severity, Ticket
 from bot.integrations.pagerduty import PagerDuty, PageRequest
 from bot.paging.page import PAGE_SEVERITY
 
+log = logging.getLogger(__name__)
 UNACKNOWLEDGED = "Unacknowledged: "
 
 
@@ -70,6 +73,18 @@ class TeamPagers:
     def for_team(self, team: str) -> PagerDuty | None:
         """The client paging this team; None when no routing key is set for it."""
         return self._by_team.get(team)
+
+    async def acknowledge_round(self, escalation: Escalation) -> None:
+        """Acknowledges every alert the round opened, re-pages included; a failure is logged (the alert stays
+        open in PagerDuty, where on-call sees it)."""
+        pager = self.for_team(escalation.team)
+        if pager is None:
+            return
+        for dedup_key in escalation.page_keys:
+            try:
+                await pager.acknowledge(dedup_key)
+            except OutsideServiceError as exc:
+                log.warning("could not acknowledge %s in PagerDuty: %s", dedup_key, exc)
 
     def close(self) -> None:
         """Releases every client's connections."""

@@ -22,6 +22,7 @@ from bot.domain import Escalation, EscalationState, JiraState, Ticket
 from bot.escalation.delivery import EscalationDelivery
 from bot.escalation.intake import EscalationForm, sentry_issue_of
 from bot.escalation.ladder import AcknowledgementLadder
+from bot.escalation.page import TeamPagers
 from bot.escalation.routing import Route, components, route
 from bot.escalation.timers import LadderRung
 from bot.integrations.jira import issue_key_of
@@ -64,7 +65,8 @@ class EscalationService:
     """Escalates tickets to the owning team and records acknowledgements; delivery does the outside calls."""
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], directory: Directory,
-                 clock: Clock, card: TicketCard, delivery: EscalationDelivery, ladder: AcknowledgementLadder) -> None:
+                 clock: Clock, card: TicketCard, delivery: EscalationDelivery, ladder: AcknowledgementLadder,
+                 pagers: TeamPagers) -> None:
         self.config = config
         self._sessions = sessions
         self._directory = directory
@@ -72,6 +74,7 @@ class EscalationService:
         self._card = card
         self._delivery = delivery
         self._ladder = ladder
+        self._pagers = pagers
 
     async def require_agent(self, user_id: str) -> None:
         """Raises NotAllowed unless the person is a support agent."""
@@ -102,10 +105,11 @@ class EscalationService:
                                     "No component or URL names an owning team: choose the team")
         facts_with_url = replace(facts, url=ticket.environment.url)
         jira_state = JiraState.LINKED if facts.jira_key else (
-            JiraState.PENDING if self._delivery.jira_configured else None)
+            JiraState.PENDING if self._delivery.jira is not None else None)
         jira_url = None
         if facts.jira_key:
-            jira_url = self._delivery.jira_url(facts.jira_key) or (
+            jira = self._delivery.jira
+            jira_url = (jira.issue_url(facts.jira_key) if jira is not None else None) or (
                 form.jira_text if form.jira_text and form.jira_text.startswith("https://") else None)
         draft = EscalationDraft(
             ticket_number=number, team=team.name, facts=facts_with_url, sentry_issue=sentry_issue_of(facts.sentry_url),
@@ -182,7 +186,7 @@ class EscalationService:
                                                                "waited_seconds": int((now - escalation.escalated_at)
                                                                                      .total_seconds())})
         stored = await self.get(escalation.id)
-        await self._delivery.acknowledge_pages(stored)
+        await self._pagers.acknowledge_round(stored)
         await self._delivery.refresh(stored.id)
         await self._card.say(stored.ticket_number, words.acknowledged_note(stored))
         return True

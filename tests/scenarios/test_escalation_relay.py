@@ -20,6 +20,8 @@ async def _escalated(slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot)
     await escalate(slack, sandbox, number=1, triage=TRIAGE)
     post = await sandbox.wait_for(lambda: next((m for m in sandbox.history(PAYMENTS) if (m.metadata or {})
                                                 .get("event_type") == "supportbot_escalation"), None))
+    # The post's redraw with its Jira issue comes after its place is recorded, which the relay looks up.
+    await sandbox.wait_for(lambda: "SUP-1" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))
     await bot.background.settle(timeout=5)
     return post, ticket_card_message(sandbox, 1, TRIAGE)
 
