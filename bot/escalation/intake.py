@@ -12,13 +12,12 @@ from typing import Any
 
 from blocks.escalation import IMPACT_MAX, REQUEST_ID_HINT
 from blocks.ids import EscalationField as E
-from blocks.refusals import BROKEN_CHARACTERS, too_long
-from blocks.ticket_modal import TEXT_MAX, URL_MAX
+from blocks.ticket_modal import URL_MAX
 from bot.core.formats import is_time_zone, is_web_link
 from bot.core.redaction import redact
-from bot.core.views import has_broken_characters, state_value, text_value
+from bot.core.views import state_value
 from bot.domain import EscalationFacts, PlanTier, ReproResult
-from bot.tickets.intake import picked_moment
+from bot.tickets.intake import FieldReader, picked_moment
 
 FIELD_MAX = {E.WORKSPACE_ID: 100, E.CUSTOMER_TIMEZONE: 64, E.REQUEST_ID: 200, E.SENTRY_URL: URL_MAX,
              E.JIRA: URL_MAX, E.CUSTOMER_IMPACT: IMPACT_MAX}
@@ -44,22 +43,14 @@ class EscalationForm:
     @classmethod
     def parse(cls, view: Mapping[str, Any], *, jira_key_of: Any) -> EscalationForm:
         """The form from a submitted modal; never raises. `jira_key_of(text)` reads a Jira key or link."""
-        errors: dict[str, str] = {}
+        reader = FieldReader(view, {block.value: limit for block, limit in FIELD_MAX.items()})
+        errors = reader.errors
 
         def checked(block: E) -> str:
-            value = text_value(view, block.value)
-            limit = FIELD_MAX.get(block, TEXT_MAX)
-            if len(value) > limit:
-                errors[block.value] = too_long(limit, len(value))
-            elif has_broken_characters(value):
-                errors[block.value] = BROKEN_CHARACTERS
-            return value
+            return reader.checked(block.value)
 
         def required(block: E, message: str) -> str:
-            value = checked(block)
-            if not value and block.value not in errors:
-                errors[block.value] = message
-            return value
+            return reader.required(block.value, message)
 
         impact = required(E.CUSTOMER_IMPACT, "Say in one sentence what the customer cannot do")
         workspace_id = required(E.WORKSPACE_ID, "Enter the customer's workspace ID")

@@ -14,9 +14,9 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from bot.core.errors import OutsideServiceError
+from bot.integrations.retries import retry_after_seconds, with_retries
 
 SERVICE = "Jira"
 
@@ -24,7 +24,6 @@ SERVICE = "Jira"
 _KEY = r"[A-Z][A-Z0-9_]+-[1-9][0-9]*"
 _KEY_RE = re.compile(_KEY)
 _SIGNATURE_RE = re.compile(r"sha256=([0-9a-fA-F]{64})")
-_MAX_RETRY_AFTER = 10.0
 
 
 @dataclass(frozen=True)
@@ -124,15 +123,9 @@ class Jira:
                 return JiraIssue(key=key, url=self.issue_url(key))
         return None
 
-    def _retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(stop=stop_after_attempt(self._attempts), wait=_wait, reraise=True,
-                             retry=retry_if_exception(lambda e: isinstance(e, OutsideServiceError) and e.retryable))
-
     async def _request(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        async for attempt in self._retrying():
-            with attempt:
-                return await self._once(method, path, body)
-        raise AssertionError("unreachable: tenacity reraises")
+        return await with_retries(lambda: self._once(method, path, body), attempts=self._attempts, base=0.25,
+                                  cap=2.0)
 
     async def _once(self, method: str, path: str, body: dict[str, Any]) -> Any:
         try:
@@ -145,7 +138,7 @@ class Jira:
         if status == 429 or status >= 500:
             error = OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {status}", status=status,
                                         retryable=True)
-            error.retry_after = _seconds(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
+            error.retry_after = retry_after_seconds(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
             raise error
         if status >= 400:
             raise OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {status}: {_summarise(response)}",
@@ -240,24 +233,6 @@ def _str(value: Any) -> str | None:
 def _jql_string(value: str) -> str:
     """A JQL string literal: quotes and backslashes escaped so a label cannot change the query."""
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _seconds(header: str | None) -> float | None:
-    try:
-        value = float(header) if header else None
-    except ValueError:
-        return None
-    return value if value is not None and value >= 0 else None
-
-
-def _wait(retry_state: Any) -> float:
-    """Jira's Retry-After when it sends one (at most 10 s); otherwise 0.25 s, 0.5 s, 1 s…"""
-    outcome = retry_state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    hinted = getattr(exc, "retry_after", None) if isinstance(exc, OutsideServiceError) else None
-    if isinstance(hinted, float):
-        return min(hinted, _MAX_RETRY_AFTER)
-    return float(min(0.25 * 2 ** (retry_state.attempt_number - 1), 2.0))
 
 
 def _summarise(response: httpx.Response) -> str:

@@ -12,10 +12,10 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from bot.core.clock import Clock
 from bot.core.errors import OutsideServiceError
+from bot.integrations.retries import retry_after_seconds, with_retries
 from storage.repositories import public_status
 
 SERVICE = "Statuspage"
@@ -53,22 +53,6 @@ class StatusPublisher(Protocol):
         ...
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    if isinstance(exc, OutsideServiceError) and exc.status in (420, 429):
-        return getattr(exc, "retry_after", None)
-    return None
-
-
-def _wait(retry_state: Any) -> float:
-    """Statuspage says how long to wait (Retry-After); otherwise back off 0.5 s, 1 s, 2 s…"""
-    outcome = retry_state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    hinted = _retry_after(exc) if exc is not None else None
-    if hinted is not None:
-        return min(hinted, 10.0)
-    return float(min(0.5 * 2 ** (retry_state.attempt_number - 1), 5.0))
-
-
 class Statuspage:
     """Atlassian Statuspage over REST v1, about one request a second; 420/429/5xx retried after Retry-After."""
 
@@ -101,16 +85,18 @@ class Statuspage:
                              "impact_override": "major", "deliver_notifications": True,
                              "metadata": {"supportbot": {"key": idempotency_key}}}}
         look_first = maybe_exists
-        async for attempt in self._retrying():
-            with attempt:
-                if look_first:
-                    found = await self._find_unresolved(idempotency_key)
-                    if found is not None:
-                        return found
-                look_first = True
-                data = await self._once("POST", "/incidents", body)
-                return PublishedIncident(id=str(data["id"]), url=data.get("shortlink"))
-        raise AssertionError("unreachable: tenacity reraises")
+
+        async def attempt() -> PublishedIncident:
+            nonlocal look_first
+            if look_first:
+                found = await self._find_unresolved(idempotency_key)
+                if found is not None:
+                    return found
+            look_first = True
+            data = await self._once("POST", "/incidents", body)
+            return PublishedIncident(id=str(data["id"]), url=data.get("shortlink"))
+
+        return await with_retries(attempt, attempts=self._attempts, base=0.5, cap=5.0, hint_statuses=(420, 429))
 
     async def _find_unresolved(self, idempotency_key: str) -> PublishedIncident | None:
         listed = await self._once("GET", "/incidents/unresolved", None)
@@ -124,15 +110,9 @@ class Statuspage:
         """Posts a new status and public message; raises OutsideServiceError once retries run out or on a 4xx."""
         await self._request("PATCH", f"/incidents/{incident_id}", {"incident": {"status": status, "body": body}})
 
-    def _retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(stop=stop_after_attempt(self._attempts), wait=_wait, reraise=True,
-                             retry=retry_if_exception(lambda e: isinstance(e, OutsideServiceError) and e.retryable))
-
     async def _request(self, method: str, path: str, body: dict[str, Any]) -> Any:
-        async for attempt in self._retrying():
-            with attempt:
-                return await self._once(method, path, body)
-        raise AssertionError("unreachable: tenacity reraises")
+        return await with_retries(lambda: self._once(method, path, body), attempts=self._attempts, base=0.5,
+                                  cap=5.0, hint_statuses=(420, 429))
 
     async def _once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         async with self._pace:
@@ -148,8 +128,7 @@ class Statuspage:
         if response.status_code in (420, 429) or response.status_code >= 500:
             error = OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {response.status_code}",
                                         status=response.status_code, retryable=True)
-            retry_after = response.headers.get("Retry-After", "")
-            error.retry_after = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None  # type: ignore[attr-defined]
+            error.retry_after = retry_after_seconds(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
             raise error
         if response.status_code >= 400:
             raise OutsideServiceError(SERVICE, f"{method} {path} answered HTTP {response.status_code}: "

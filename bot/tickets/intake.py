@@ -59,6 +59,38 @@ def link_problem(url: str) -> str | None:
     return None if is_web_link(url) else "Enter a link that starts with https://"
 
 
+class FieldReader:
+    """Reads a modal's text inputs into `errors` as it goes: a value past its block's limit, or with broken
+    characters, is refused whole (Slack's client enforces the limits, so such a value came from elsewhere)."""
+
+    def __init__(self, view: Mapping[str, Any], limits: Mapping[str, int], default_limit: int = TEXT_MAX) -> None:
+        self._view = view
+        self._limits = limits
+        self._default = default_limit
+        self.errors: dict[str, str] = {}
+
+    def checked(self, block_id: str) -> str:
+        """The trimmed value; an error recorded when it is too long or broken."""
+        value = text_value(self._view, block_id)
+        limit = self._limits.get(block_id, self._default)
+        if len(value) > limit:
+            self.errors[block_id] = too_long(limit, len(value))
+        elif has_broken_characters(value):
+            self.errors[block_id] = BROKEN_CHARACTERS
+        return value
+
+    def required(self, block_id: str, message: str) -> str:
+        """The value, with `message` as its error when it is empty."""
+        value = self.checked(block_id)
+        if not value and block_id not in self.errors:
+            self.errors[block_id] = message
+        return value
+
+    def optional(self, block_id: str) -> str | None:
+        """The value, or None when empty."""
+        return self.checked(block_id) or None
+
+
 @dataclass(frozen=True)
 class TicketForm:
     """The intake modal's answers, trimmed and typed, with an inline error per block ID that failed a rule."""
@@ -79,25 +111,14 @@ class TicketForm:
     @classmethod
     def parse(cls, view: Mapping[str, Any], *, now: datetime) -> TicketForm:
         """The form from a submitted modal; never raises: every problem becomes an entry in `errors`."""
-        errors: dict[str, str] = {}
-
-        def checked(block: F) -> str:
-            # Slack's client enforces these; a value past them came from somewhere else and is refused whole.
-            value = text_value(view, block.value)
-            if len(value) > FIELD_MAX.get(block, TEXT_MAX):
-                errors[block.value] = too_long(FIELD_MAX.get(block, TEXT_MAX), len(value))
-            elif has_broken_characters(value):
-                errors[block.value] = BROKEN_CHARACTERS
-            return value
+        reader = FieldReader(view, {block.value: limit for block, limit in FIELD_MAX.items()})
+        errors = reader.errors
 
         def required(block: F, what: str) -> str:
-            value = checked(block)
-            if not value:
-                errors[block.value] = f"Enter the {what}"
-            return value
+            return reader.required(block.value, f"Enter the {what}")
 
         def optional(block: F) -> str | None:
-            return checked(block) or None
+            return reader.optional(block.value)
 
         workspace_id = required(F.WORKSPACE_ID, "customer's workspace ID")
         email = required(F.REQUESTER_EMAIL, "requester's email")
