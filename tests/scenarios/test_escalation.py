@@ -161,7 +161,7 @@ async def test_acknowledge_by_the_oncall_engineer_stops_the_ladder_and_acknowled
     async with bot.sessions() as session:
         actions = [e.action for e in await audit.audit_trail(session, ticket_number=1)]
     assert "escalation_acknowledged" in actions and "escalation_rung" not in actions
-    assert ROUTING_KEY  # the filing-time SEV2 page went to the default rotation, untouched
+
 
 
 async def test_the_oncall_engineers_app_home_lists_what_waits_on_their_teams(
@@ -224,3 +224,22 @@ async def test_tickets_with_the_same_sentry_issue_are_related_and_the_links_are_
     assert "workspace_id%3Aws%209%26x%3D%3Cy%3E" in text and "&amp;start=" in text
     assert "from_ts=" in text and "to_ts=" in text
     assert "Same Sentry issue" not in str(ticket_card_message(sandbox, 1, TRIAGE).blocks)
+
+
+async def test_a_sev1_is_escalated_from_its_incident_channel_and_pages_the_team_as_critical(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn) -> None:
+    await file_ticket(slack, sandbox, values=ticket_values(**{"Impact": "Production down or data loss",
+                                                              "Plan tier": "Enterprise"}))
+    channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"))
+    kickoff = await sandbox.wait_for(lambda: next((m for m in sandbox.history(channel.id)
+                                                   if "ticket_escalate" in str(m.blocks)), None))
+    before = {v.id for v in sandbox.views.values()}
+    await slack.click(user_id=AGENT.user_id, action_id="ticket_escalate", message=kickoff)
+    view = await sandbox.wait_for(lambda: next((v for v in sandbox.views.values() if v.id not in before), None))
+    response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=escalation_values())
+    assert not (response.json or {}).get("errors")
+    page = (await _events(pagerduty, lambda e: e["dedup_key"] == "supportbot-escalation-1-1"))[0]
+    assert page["routing_key"] == PAYMENTS_KEY and page["payload"]["severity"] == "critical"
+    # The filing-time page went to the customer-impacting rotation and stays as it was.
+    incident_page = (await _events(pagerduty, lambda e: e["dedup_key"] == "supportbot-ticket-1-1"))[0]
+    assert incident_page["routing_key"] == ROUTING_KEY
