@@ -96,6 +96,10 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     if escalation is not None:
         jira = jira_text(escalation)
         where = f" in {channel(escalation.post_channel)}" if escalation.post_channel else ""
+        if escalation.post_channel and escalation.post_ts and (post := link(
+                f"https://slack.com/archives/{escalation.post_channel}/p{escalation.post_ts.replace('.', '')}",
+                "the escalation")):
+            where += f" ({post})"
         blocks.append(context(f"🔺 Escalated to *{escalation.team}*{where} (round {escalation.round}) · "
                               + standing(escalation, now=now) + (f" · Jira {jira}" if jira else "")))
     if related:
