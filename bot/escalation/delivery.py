@@ -171,7 +171,8 @@ class EscalationDelivery:
                                                action="escalation_post_failed", actor="supportbot",
                                                at=self._clock.now(), before=None, after={"error": error})
                 await retry_later(session, self._clock.now(), escalation, "post", attempt + 1)
-            await self._card.tell_agent(found.ticket, words.post_not_delivered(team.name, team.channel, error))
+            await self._card.tell_agent(found.ticket, words.post_not_delivered(team.name, team.channel, error),
+                                        user=escalation.escalated_by)
 
     async def _page(self, found: Round, *, attempt: int = 0) -> None:
         escalation = found.escalation

@@ -109,4 +109,5 @@ def _redacted(facts: EscalationFacts) -> EscalationFacts:
     return replace(facts, expected=clean(facts.expected), actual=clean(facts.actual),
                    repro_steps=clean(facts.repro_steps), customer_impact=clean(facts.customer_impact),
                    request_id=clean(facts.request_id), workspace_id=clean(facts.workspace_id),
+                   sentry_url=clean(facts.sentry_url),
                    redactions=tuple(dict.fromkeys(found)))

@@ -41,13 +41,14 @@ def escalation_page(escalation: Escalation, ticket: Ticket, *, card_url: str | N
         "ticket": ticket.number, "round": escalation.round, "team": escalation.team,
         "customer_impact": plain_text(facts.customer_impact), "workspace_id": plain_text(facts.workspace_id),
         "plan_tier": facts.plan_tier.label, "request_id": plain_text(facts.request_id),
-        "sentry": facts.sentry_url, "reproduction": facts.repro_result.label,
+        "sentry_issue": facts.sentry_url, "reproduction": facts.repro_result.label,
         "repro_steps": plain_text(facts.repro_steps), "expected": plain_text(facts.expected),
         "actual": plain_text(facts.actual), "component": facts.component,
         "occurred_at": facts.occurred_at.isoformat() if facts.occurred_at else None,
         "customer_timezone": facts.customer_timezone, "jira": escalation.jira_url or escalation.jira_key,
     }
-    details.update({name.lower(): url for name, url in links})
+    # The [links] searches beside the agent's Sentry issue link, never in its place.
+    details.update({f"{name.lower()}_search": url for name, url in links})
     key = (repage_dedup_key if repage else escalation_dedup_key)(ticket.number, escalation.round)
     return PageRequest(summary=summary, severity=PAGE_SEVERITY.get(ticket.severity, "error"), dedup_key=key,
                        source="supportbot", link_url=card_url or facts.sentry_url,

@@ -163,13 +163,14 @@ class TicketCard:
             await self.tell_agent(ticket, cards.thread_post_failed(ticket, what=text,
                                                                    error=str(exc.response.get("error"))))
 
-    async def tell_agent(self, ticket: Ticket, text: str) -> None:
-        """An ephemeral note for the filer, where they filed the ticket or else in triage."""
+    async def tell_agent(self, ticket: Ticket, text: str, *, user: str | None = None) -> None:
+        """An ephemeral note for the filer (or `user`, who acted on the ticket), where the ticket was filed or
+        else in triage."""
         async with self._sessions() as session:
             origin = await repo.origin_channel_of(session, number=ticket.number)
         for channel in dict.fromkeys(c for c in (origin, self._config.slack.triage_channel) if c):
             try:
-                await self._slack.chat_postEphemeral(channel=channel, user=ticket.filed_by, text=text)
+                await self._slack.chat_postEphemeral(channel=channel, user=user or ticket.filed_by, text=text)
                 return
             except SlackApiError as exc:
                 log.warning("could not tell the agent in %s: %s", channel, exc.response.get("error"))

@@ -19,6 +19,7 @@ from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import (
     AGENT,
+    AGENT_2,
     escalate,
     escalation_values,
     file_ticket,
@@ -36,6 +37,7 @@ TEAM_FIELD = "Team (only when no component or URL names one)"
 # The first retry of a failed part comes 10 s after the failure (bot/core/scheduler.py retry_delay).
 FIRST_RETRY = timedelta(seconds=10)
 PASSWORD = "hunter2hunter2"
+URL_KEY = "9f8e7d6c5b4a39281716"
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 
 
@@ -137,6 +139,19 @@ async def test_a_team_channel_without_the_bot_tells_the_agent_and_posts_once_whe
     assert len(_posts(sandbox, PAYMENTS)) == 1
     assert len(_team_triggers(pagerduty)) == 1 and len(jira.issues) == 1
     assert [e.action for e in await _trail(bot)].count("escalation_post_failed") == 1
+
+
+async def test_the_post_refused_is_told_to_the_agent_who_escalated_not_only_to_the_filer(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn) -> None:
+    # Ava filed the ticket; Sam, another agent, escalates it. Sam pressed the button and is the one to fix it.
+    await _filed(slack, sandbox, pagerduty, 1)
+    sandbox.channels[PAYMENTS].members.remove(sandbox.bot_user_id)
+    await escalate(slack, sandbox, number=1, triage=TRIAGE, user_id=AGENT_2.user_id)
+    await pagerduty.wait_for(lambda s: len(_team_triggers(s)) == 1)
+    await _wait_audit(bot, sandbox, "escalation_post_failed")
+    await bot.background.settle(timeout=5)
+    told = [(e.user, e.channel) for e in sandbox.ephemerals if "could not post" in e.text]
+    assert any(user == AGENT_2.user_id for user, _ in told), told
 
 
 # -- PagerDuty fails ------------------------------------------------------------------------------------------
@@ -299,3 +314,34 @@ async def test_credentials_pasted_into_the_hand_off_never_reach_the_post_the_pag
         assert secret not in everywhere, secret
     escalated = next(e for e in await _trail(bot) if e.action == "escalated")
     assert set(escalated.after["redacted"]) >= {"a password", "an AWS access key"}
+
+
+async def test_credentials_in_the_sentry_link_never_reach_the_post_the_page_or_jira(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn,
+        jira: JiraStandIn) -> None:
+    # At intake every link field is redacted (bot/tickets/filing.py); the hand-off's Sentry link is pasted too.
+    await _filed(slack, sandbox, pagerduty, 1)
+    sentry = f"https://sentry.example.com/organizations/acme/issues/4711/?api_key={URL_KEY}"
+    await escalate(slack, sandbox, number=1, triage=TRIAGE, values=escalation_values(**{"Sentry link": sentry}))
+    post = await sandbox.wait_for(lambda: next(iter(_posts(sandbox, PAYMENTS)), None))
+    await pagerduty.wait_for(lambda s: len(_team_triggers(s)) == 1)
+    await sandbox.wait_for(lambda: jira.issues or None)
+    await sandbox.wait_for(lambda: "SUP-1" in _blocks(sandbox, post) or None)
+    await bot.background.settle(timeout=5)
+    assert "issues/4711" in _blocks(sandbox, post)  # the link itself still goes out
+    places = {"Slack": json.dumps([[m.text, m.blocks, m.edits] for m in sandbox.messages], default=str),
+              "PagerDuty": json.dumps([e.body for e in pagerduty.events], default=str),
+              "Jira": json.dumps([r.body for r in jira.requests], default=str)}
+    leaked = [where for where, text in places.items() if URL_KEY in text]
+    assert leaked == [], f"the Sentry link's api_key reached {leaked}"
+
+
+async def test_the_page_keeps_the_sentry_issue_link_beside_the_diagnostic_search(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, pagerduty: PagerDutyStandIn) -> None:
+    # The paged engineer needs the Sentry issue the agent linked, not only the configured `[links] sentry` search.
+    await _filed(slack, sandbox, pagerduty, 1)
+    await escalate(slack, sandbox, number=1, triage=TRIAGE)
+    await pagerduty.wait_for(lambda s: len(_team_triggers(s)) == 1)
+    details = _team_triggers(pagerduty)[0]["payload"]["custom_details"]
+    issue = escalation_values()["Sentry link"]
+    assert issue in details.values(), details
