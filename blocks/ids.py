@@ -10,6 +10,13 @@ class Command(enum.StrEnum):
 
     TICKET = "/ticket"
     INCIDENT_STATUS = "/incident-status"
+    CUSTOMER = "/customer"
+
+
+class Shortcut(enum.StrEnum):
+    """Callback IDs of the shortcuts `manifest.yml` declares."""
+
+    FILE_TICKET = "file_ticket_from_message"
 
 
 class Callback(enum.StrEnum):
@@ -89,3 +96,7 @@ class Action(enum.StrEnum):
     ESCALATE = "ticket_escalate"
     ACKNOWLEDGE = "escalation_acknowledge"
     HAND_BACK = "escalation_hand_back"
+    FILE_FROM_MESSAGE = "ticket_file_from_message"
+    CUSTOMER_SHOW = "ticket_customer"
+    CUSTOMER_RETRY = "customer_try_again"
+    CUSTOMER_ACTION = "customer_action"

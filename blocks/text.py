@@ -87,9 +87,12 @@ def fields(*pairs: tuple[str, str | None]) -> Block:
     return {"type": "section", "fields": shown[:10]}
 
 
-def context(*texts: str) -> Block:
+def context(*texts: str, block_id: str | None = None) -> Block:
     """A context block of the non-empty texts, at most Slack's ten elements."""
-    return {"type": "context", "elements": [mrkdwn(t, CONTEXT_TEXT) for t in texts if t][:10]}
+    block: Block = {"type": "context", "elements": [mrkdwn(t, CONTEXT_TEXT) for t in texts if t][:10]}
+    if block_id:
+        block["block_id"] = block_id
+    return block
 
 
 def divider() -> Block:
@@ -151,6 +154,11 @@ def duration_words(delta: timedelta) -> str:
 def user(user_id: str) -> str:
     """A mention that pings the Slack user."""
     return f"<@{user_id}>"
+
+
+def actor(who: str) -> str:
+    """Who did something: a mention for a Slack user ID, the name itself for the bot or a system."""
+    return user(who) if who[:1] in ("U", "W") and who.isalnum() and who.isupper() else escape(who)
 
 
 def usergroup(group_id: str) -> str:

@@ -26,6 +26,9 @@ from blocks.text import (
     user,
     usergroup,
 )
+from blocks.text import (
+    actor as actor_text,
+)
 from bot.domain import Escalation, EscalationState, Severity, Ticket
 
 SEVERITY_MARK = {Severity.SEV1: "🔴", Severity.SEV2: "🟠", Severity.SEV3: "🟡", Severity.SEV4: "⚪"}
@@ -62,6 +65,7 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     blocks: list[Block] = [
         header(f"{SEVERITY_MARK[ticket.severity]} {card_title(ticket)}"),
         section(f"*{ticket.severity}*  ·  {reason_text(ticket.severity_reason)}"),
+        *requester_standing(ticket),
         fields(
             ("Customer", f"`{escape(ticket.workspace_id)}`"),
             ("Plan tier", ticket.plan_tier.label),
@@ -84,6 +88,9 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     )
     if environment["fields"]:
         blocks.append(environment)
+    if ticket.source is not None:
+        message = link(ticket.source.link, "a message") or "a message"
+        blocks.append(context(f"💬 From {message} in {channel(ticket.source.channel)}"))
     if ticket.first_response_at and ticket.first_response_by:
         blocks.append(context(f"✅ First response sent by {user(ticket.first_response_by)} "
                               f"{slack_date(ticket.first_response_at)}"))
@@ -111,10 +118,42 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     if not ticket.first_response_at:
         buttons.append(button("First response sent", Action.FIRST_RESPONSE, str(ticket.number), style="primary"))
     buttons.append(button("Change severity", Action.CHANGE_SEVERITY, str(ticket.number)))
+    buttons.append(button("Customer", Action.CUSTOMER_SHOW, str(ticket.number)))
     if escalation is None or escalation.state is EscalationState.HANDED_BACK:
         buttons.append(button("Escalate to engineering", Action.ESCALATE, str(ticket.number)))
     blocks.append(actions(*buttons, block_id=f"ticket_actions_{ticket.number}"))
     return blocks
+
+
+REQUESTER_STANDING = {
+    "verified": "✅ *Verified contact*: the requester is on the customer's authorized contact list.",
+    "not_authorized": "⛔ *NOT an authorized contact*: the requester is not on the customer's authorized contact "
+                      "list. Verify who they are before discussing the account.",
+    "unknown": "❔ *Verification unknown*: the customer endpoint did not answer at filing; treat the requester as "
+               "not verified.",
+}
+
+
+def requester_standing(ticket: Ticket) -> list[Block]:
+    """The requester's verification, prominent on the card, and what not to share; labels from automation."""
+    blocks: list[Block] = []
+    if ticket.requester_verification:
+        text = REQUESTER_STANDING.get(ticket.requester_verification, REQUESTER_STANDING["unknown"])
+        if ticket.share_restricted:
+            text += ("\n🔒 HIPAA / SOC 2 customer: do not share account details, and do not confirm or deny "
+                     "that an account exists, until the requester is verified.")
+        blocks.append(section(text))
+    if ticket.labels:
+        blocks.append(context("🏷 " + " · ".join(f"`{escape(label)}`" for label in ticket.labels)))
+    return blocks
+
+
+def automation_note(ticket: Ticket, labels: tuple[str, ...]) -> str:
+    """Posted in the channel an automation rule names: the ticket, why it is here, and its card."""
+    where = link(card_url(ticket), "the ticket card") or f"#{ticket.number} in triage"
+    tags = f" ({', '.join(escape(label) for label in labels)})" if labels else ""
+    return (f"🏷 {ticket.severity} ticket #{ticket.number}{tags}: {escape(ticket.summary)}. An automation rule "
+            f"sends it here as well; see {where}.")
 
 
 def customer_time(moment: datetime, zone: str) -> str:
@@ -125,6 +164,15 @@ def customer_time(moment: datetime, zone: str) -> str:
 
 def first_touch_draft(ticket: Ticket, *, next_update: datetime, zone: str) -> str:
     """The words the agent sends the customer: receipt, honest next step, and no promised fix time."""
+    if ticket.share_restricted:
+        # HIPAA / SOC 2 and an unverified requester: nothing that confirms or denies an account exists.
+        return "\n".join([
+            "Hi there,", "",
+            f"Thank you for getting in touch. We have logged your message as request #{ticket.number}.",
+            "To protect the security of the accounts we look after, we can only discuss account details with "
+            "an authorized contact. If you are one, please reply from the email address on file, or ask an "
+            "administrator of your organization to contact us.",
+            f"You will hear from us again by {customer_time(next_update, zone)}.", "", "Best regards,"])
     lines = [
         "Hi there,",
         "",
@@ -183,7 +231,7 @@ def first_response_breach(ticket: Ticket, *, leads_group: str, now: datetime) ->
 
 def severity_changed_note(before: Ticket, after: Ticket, *, actor: str) -> list[Block]:
     """Records under the card who changed the severity, from what to what, and why."""
-    return [section(f"{user(actor)} changed the severity from *{before.severity}* to *{after.severity}*: "
+    return [section(f"{actor_text(actor)} changed the severity from *{before.severity}* to *{after.severity}*: "
                     f"{escape(after.severity_reason.split(': ', 1)[-1])}")]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from blocks.ids import Callback, SeverityField, TicketField
 from blocks.refusals import agents_only
-from blocks.text import LINK_MAX, Block, option, plain, section
+from blocks.text import LINK_MAX, Block, channel, context, option, plain, section
 from bot.domain import IMPACT_LABELS, Category, Impact, PlanTier, Severity
 
 F = TicketField
@@ -43,17 +43,30 @@ def impact_options() -> list[dict[str, Any]]:
             for impact, label in IMPACT_LABELS.items()]
 
 
-def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The `/ticket` intake modal, its summary prefilled from the command's text."""
+def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None = None, workspace_id: str = "",
+                 what_happened: str = "", helpdesk_link: str = "", source_channel: str | None = None,
+                 removed: Sequence[str] = ()) -> dict[str, Any]:
+    """The intake modal: its summary prefilled from `/ticket`'s text or, filed from a message in
+    `source_channel`, summary, workspace ID, what happened and help desk link prefilled from it (`removed`: the
+    credentials taken out of the message's text)."""
     plan_options = [option(tier.label, tier.value) for tier in PlanTier]
     category_options = [option(c.label, c.value) for c in Category]
-    blocks: list[Block] = [
-        _text_input(F.WORKSPACE_ID, "Customer workspace ID", placeholder="e.g. ws_4f2a9c", max_length=100),
+    blocks: list[Block] = []
+    if source_channel:
+        cleaned = f" · I removed {', '.join(removed)} from its text" if removed else ""
+        blocks.append(context(f"💬 From a message in {channel(source_channel)}: check what I filled in{cleaned}"))
+    blocks += [
+        {**_text_input(F.WORKSPACE_ID, "Customer workspace ID", placeholder="e.g. ws_4f2a9c", max_length=100,
+                       initial=workspace_id[:100] or None,
+                       hint="Press Enter to look the customer up: their live card appears here"),
+         # Enter sends the value at once, so the customer card can come while the agent types on.
+         "dispatch_action": True},
         _text_input(F.REQUESTER_EMAIL, "Requester email", kind="email_text_input",
                     placeholder="who reported it, e.g. dana@customer.com"),
         _text_input(F.SUMMARY, "Summary", initial=summary[:150] or None, max_length=150,
                     placeholder="One line an engineer can scan"),
         _text_input(F.WHAT_HAPPENED, "What happened", multiline=True, max_length=TEXT_MAX,
+                    initial=what_happened[:TEXT_MAX] or None,
                     placeholder="Steps the customer took and what they saw (error text, codes)"),
         _text_input(F.EXPECTED, "What was expected", multiline=True, max_length=TEXT_MAX),
         {"type": "input", "block_id": F.IMPACT.value, "label": plain("Impact"),
@@ -76,6 +89,7 @@ def ticket_modal(*, summary: str = "", private_metadata: dict[str, Any] | None =
                     max_length=200, hint="Required when the URL is an API endpoint"),
         _text_input(F.ATTACHMENT_LINK, "Screenshot, Loom or HAR link", optional=True, max_length=URL_MAX),
         _text_input(F.HELPDESK_LINK, "Help desk ticket link", optional=True, max_length=URL_MAX,
+                    initial=helpdesk_link if len(helpdesk_link) <= URL_MAX else None,
                     placeholder="The Zendesk or Help Scout conversation"),
         {"type": "input", "block_id": F.CATEGORY.value, "label": plain("Category"), "optional": True,
          "element": {"type": "static_select", "action_id": F.CATEGORY.value, "options": category_options,
@@ -134,3 +148,25 @@ def timezone_options(query: str, zones: Sequence[str], limit: int = 100) -> list
     matches = [z for z in zones if needle in z.lower()]  # a new list: the caller's stays as it was
     matches.sort(key=lambda z: (not z.lower().split("/")[-1].startswith(needle), z))
     return [option(z.replace("_", " "), z) for z in matches[:limit]]
+
+
+CUSTOMER_CONTEXT = "customer_context"
+_VIEW_KEYS = ("type", "callback_id", "title", "submit", "close", "private_metadata", "notify_on_close",
+              "clear_on_close", "external_id", "submit_disabled")
+
+
+def with_customer(view: dict[str, Any], lines: Sequence[str], *, plan: PlanTier | None) -> dict[str, Any]:
+    """The open intake modal with the live customer context under the workspace ID (replacing any earlier
+    one) and the plan tier preselected; every input keeps its block and action ID, so what the agent typed
+    stays (Slack keeps input across views.update for unchanged blocks)."""
+    blocks = [b for b in view.get("blocks", []) if b.get("block_id") != CUSTOMER_CONTEXT]
+    updated: list[Block] = []
+    for block in blocks:
+        if block.get("block_id") == F.PLAN_TIER.value and plan is not None:
+            element = dict(block["element"])
+            element["initial_option"] = next(o for o in element["options"] if o["value"] == plan.value)
+            block = {**block, "element": element}
+        updated.append(block)
+        if block.get("block_id") == F.WORKSPACE_ID.value and lines:
+            updated.append(context(*lines, block_id=CUSTOMER_CONTEXT))
+    return {**{k: view[k] for k in _VIEW_KEYS if k in view}, "blocks": updated}

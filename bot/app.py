@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
+from bot.core.log_policy import keep_payloads_out_of_logs
 from bot.core.once import EffectRecovery, OneTimeSteps
 from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.slack import Directory, slack_client
 from bot.core.slack_lookup import SlackLookup
 from bot.core.web import SlackEndpoint, build_web_app
+from bot.customers.helpscout import HelpScoutSidebar
+from bot.customers.service import CustomerService
 from bot.escalation.delivery import EscalationDelivery
 from bot.escalation.jira_sync import JiraSync
 from bot.escalation.ladder import AcknowledgementLadder
@@ -35,6 +38,7 @@ from bot.incidents.status_site import StatusSite
 from bot.incidents.status_updates import StatusCadence
 from bot.incidents.steps import OpeningSteps
 from bot.incidents.timers import IncidentTimers
+from bot.integrations.customer_connection import CustomerConnection
 from bot.integrations.jira import Jira
 from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
@@ -42,10 +46,12 @@ from bot.paging.service import Sev2Pager
 from bot.paging.timers import PagingTimers
 from bot.ticket_card.service import TicketCard
 from bot.tickets.announce import Announcer
+from bot.tickets.from_message import MessageTickets, SourceThread
 from bot.tickets.service import TicketService
 from bot.tickets.timers import FirstResponseTimers
+from handlers import customers, escalation, home, incidents, message_tickets, tickets
 from handlers import errors as error_handlers
-from handlers import escalation, home, incidents, tickets
+from handlers import helpscout as helpscout_sidebar
 from handlers import jira as jira_webhook
 from handlers.errors import IN_FLIGHT
 from storage.db import create_engine, create_sessionmaker, is_sqlite, refusal_reason
@@ -69,6 +75,7 @@ class SupportBot:
     def __init__(self, settings: Settings, *, clock: Clock, engine: AsyncEngine,
                  http: aiohttp.ClientSession | None = None) -> None:
         env, config = settings.env, settings.config
+        keep_payloads_out_of_logs()
         self.settings = settings
         self.clock = clock
         self.engine = engine
@@ -97,9 +104,18 @@ class SupportBot:
                               pagerduty=pagerduty)
         self.cadence = StatusCadence(config=config, sessions=sessions, directory=directory, clock=clock,
                                      incidents=self.incidents, channel=channel, card=card, sync=sync)
-        announcer = Announcer(config=config, clock=clock, card=card, pager=pager, incidents=self.incidents, once=once)
+        self.customer_connection = CustomerConnection(
+            url=env.customer_connection_url, secret=env.customer_connection_secret or "",
+            timeout=config.customer_connection.timeout.total_seconds()) if env.customer_connection_url else None
+        self.customers = CustomerService(config=config, connection=self.customer_connection, directory=directory,
+                                         clock=clock, sessions=sessions, slack=slack, card=card, once=once)
+        announcer = Announcer(config=config, clock=clock, card=card, pager=pager, incidents=self.incidents, once=once,
+                              source=SourceThread(slack=slack, once=once, lookup=lookup))
+        self.message_tickets = MessageTickets(config=config, sessions=sessions, slack=slack, directory=directory,
+                                              once=once)
         self.tickets = TicketService(config=config, sessions=sessions, directory=directory, clock=clock, card=card,
-                                     incidents=self.incidents, pager=pager, announcer=announcer)
+                                     incidents=self.incidents, pager=pager, announcer=announcer,
+                                     customers=self.customers)
         self.status_site = StatusSite(sessions=sessions, clock=clock)
         self.team_pagers = TeamPagers(routing_keys={t.name: env.routing_key_for(t.name) for t in config.teams},
                                       events_url=env.pagerduty_events_url)
@@ -113,6 +129,7 @@ class SupportBot:
         self.jira_sync = JiraSync(config=config, secret=env.jira_webhook_secret, sessions=sessions, slack=slack,
                                   once=once, escalations=self.escalations, delivery=delivery)
         self.relay = ThreadRelay(sessions=sessions, slack=slack, once=once)
+        self.helpscout = HelpScoutSidebar(secret=env.helpscout_secret, customers=self.customers)
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background)
         FirstResponseTimers(config=config, slack=slack, clock=clock).register(self.timers)
@@ -151,7 +168,8 @@ class SupportBot:
     def services(self) -> dict[str, Any]:
         """What listeners receive by name in Bolt's context."""
         return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock,
-                "escalations": self.escalations, "relay": self.relay, IN_FLIGHT: self._in_flight}
+                "escalations": self.escalations, "relay": self.relay, "customers": self.customers,
+                "message_tickets": self.message_tickets, IN_FLIGHT: self._in_flight}
 
     def _build_bolt(self) -> AsyncApp:
         app = AsyncApp(client=self.slack, signing_secret=self.settings.env.slack_signing_secret or "unused",
@@ -167,8 +185,9 @@ class SupportBot:
 
             app.use(provide_services)
         app.error(error_handlers.show_error)
-        for surface in (tickets, home, incidents, escalation):
+        for surface in (tickets, home, incidents, escalation, customers):
             surface.register(app)
+        message_tickets.register(app)
         return app
 
     async def connect_socket_mode(self) -> Any:
@@ -193,7 +212,8 @@ class SupportBot:
         endpoint = SlackEndpoint(self.bolt, signing_secret=self.settings.env.slack_signing_secret or "",
                                  services=self.services())
         return build_web_app(endpoint, health_problem=self.health_problem,
-                             extra_routes=[*self.status_site.routes(), *jira_webhook.routes(self.jira_sync)])
+                             extra_routes=[*self.status_site.routes(), *jira_webhook.routes(self.jira_sync),
+                                           *helpscout_sidebar.routes(self.helpscout)])
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""
@@ -234,6 +254,8 @@ class SupportBot:
         self.team_pagers.close()
         if self.jira is not None:
             await self.jira.close()
+        if self.customer_connection is not None:
+            await self.customer_connection.close()
         if isinstance(self.status_page, Statuspage):
             await self.status_page.close()
         if self._http is not None:

@@ -73,11 +73,12 @@ def _exit_anyway_after(seconds: float, *, code: int = 1) -> None:
 async def _live_problems(settings: Settings) -> list[str]:
     from bot.core.slack import slack_client
     from bot.escalation.live_check import live_problems
+    from bot.tickets.live_check import scope_problems
 
     if not settings.env.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN", "is required for check-config --live")
     slack = slack_client(token=settings.env.slack_bot_token, base_url=settings.env.slack_api_url)
-    return await live_problems(settings.config, slack)
+    return await scope_problems(slack) + await live_problems(settings.config, slack)
 
 
 async def _migrate() -> None:

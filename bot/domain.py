@@ -108,6 +108,15 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class MessageSource:
+    """The Slack message a ticket was filed from: where it is, and its permalink."""
+
+    channel: str
+    ts: str
+    link: str
+
+
+@dataclass(frozen=True)
 class Ticket:
     """A stored ticket, detached from the database: safe to hand to blocks/."""
 
@@ -134,6 +143,10 @@ class Ticket:
     card_channel: str | None = None
     card_ts: str | None = None
     redactions: tuple[str, ...] = field(default_factory=tuple)
+    source: MessageSource | None = None  # set when filed from a message (shortcut or :ticket: reaction)
+    requester_verification: str | None = None  # "verified", "not_authorized", "unknown"; None: not checked
+    share_restricted: bool = False  # HIPAA or SOC 2 and the requester not verified: no account details
+    labels: tuple[str, ...] = ()
 
 
 class IncidentStatus(enum.StrEnum):

@@ -14,6 +14,7 @@ from bot.core.errors import TicketNotSaved
 from bot.core.formats import TIME_ZONES
 from bot.core.views import state_value, view_metadata
 from bot.domain import Impact
+from bot.tickets.from_message import message_source
 from bot.tickets.intake import TicketForm
 from bot.tickets.service import TicketService
 from handlers.errors import guarded, refused_inline
@@ -54,9 +55,10 @@ async def file_ticket(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
     if form.errors:
         await ack(response_action="errors", errors=dict(form.errors))
         return
-    origin = view_metadata(view).get("channel")
+    metadata = view_metadata(view)
     try:
-        filed = await tickets.file(form, filed_by=body["user"]["id"], submission_key=view["id"], origin_channel=origin)
+        filed = await tickets.file(form, filed_by=body["user"]["id"], submission_key=view["id"],
+                                   origin_channel=metadata.get("channel"), source=message_source(metadata))
     except TicketNotSaved as exc:
         await ack(response_action="errors", errors={TicketField.SUMMARY.value: exc.user_message})
         return

@@ -5,9 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -39,6 +51,8 @@ class TicketRow(Base):
     """A filed ticket: the report, severity, first-response state and where its card is; one per submission."""
 
     __tablename__ = "tickets"
+    # One ticket per source message, however many shortcuts, reactions or modals race for it.
+    __table_args__ = (Index("uq_ticket_source_message", "source_channel", "source_ts", unique=True),)
 
     number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The modal's view ID: a second submission of the same view can never insert a second ticket.
@@ -71,6 +85,13 @@ class TicketRow(Base):
     card_channel: Mapped[str | None] = mapped_column(String(32))
     card_ts: Mapped[str | None] = mapped_column(String(32))
     origin_channel: Mapped[str | None] = mapped_column(String(32))
+    # What the live customer check at filing concluded; the customer data itself is never stored.
+    requester_verification: Mapped[str | None] = mapped_column(String(16))
+    share_restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    labels: Mapped[str] = mapped_column(Text, default="", server_default="")
+    source_channel: Mapped[str | None] = mapped_column(String(32))
+    source_ts: Mapped[str | None] = mapped_column(String(32))
+    source_link: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEventRow(Base):

@@ -40,3 +40,15 @@ async def test_missing_membership_archived_channel_and_empty_group_are_named(
     assert "teams.platform.channel: C0PLATFRM1 is archived" in err
     assert "teams.payments.oncall_usergroup: user group S0PAYONCL1 has nobody in it" in err
     assert BOT_TOKEN not in err
+
+
+async def test_a_scope_the_installed_app_lacks_is_named(sandbox: SlackSandbox) -> None:
+    from bot.sandbox.slack_install import load_manifest
+
+    manifest = load_manifest()
+    manifest["oauth_config"]["scopes"]["bot"].remove("reactions:read")
+    sandbox.install_app(manifest)
+    code, _, err = await _check(sandbox)
+    assert code == 1
+    assert "supportbot: scope reactions:read is not granted: a support agent's :ticket: reaction never offers" in err
+    assert BOT_TOKEN not in err

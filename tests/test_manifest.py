@@ -12,7 +12,8 @@ import jsonschema
 import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.ids import Command
+from blocks.ids import Command, Shortcut
+from bot.tickets.live_check import NEEDED_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -37,6 +38,8 @@ SCOPE_OF = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat
 
 # Scopes Slack grants only together: users:read.email is refused at install without users:read.
 COMPANION = {"users:read.email": "users:read"}
+# The scope each subscribed bot event needs before Slack delivers it (its event reference page).
+EVENT_SCOPE = {"message.channels": "channels:history", "reaction_added": "reactions:read", "app_home_opened": None}
 
 
 def web_api_methods_called() -> set[str]:
@@ -110,6 +113,7 @@ def test_every_called_method_has_its_scope() -> None:
 def test_every_granted_scope_is_used() -> None:
     # An app asks for what it uses: an unused scope is a permission an admin is asked for nothing.
     used = {SCOPE_OF[m] for m in web_api_methods_called() if SCOPE_OF.get(m)} | {"commands"}
+    used |= {scope for e in MANIFEST["settings"]["event_subscriptions"]["bot_events"] if (scope := EVENT_SCOPE[e])}
     used |= {COMPANION[s] for s in used if s in COMPANION}
     assert bot_scopes() == used
 
@@ -117,3 +121,25 @@ def test_every_granted_scope_is_used() -> None:
 def test_socket_mode_and_interactivity_are_on() -> None:
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_every_event_has_its_scope() -> None:
+    for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        assert event in EVENT_SCOPE, f"add {event} and the scope it needs to EVENT_SCOPE"
+        assert EVENT_SCOPE[event] is None or EVENT_SCOPE[event] in bot_scopes(), f"{event} needs {EVENT_SCOPE[event]}"
+
+
+def test_every_shortcut_is_declared_and_handled() -> None:
+    declared = {s["callback_id"]: s for s in MANIFEST["features"].get("shortcuts") or []}
+    assert set(declared) == {s.value for s in Shortcut}
+    assert declared[Shortcut.FILE_TICKET]["type"] == "message"
+    listened = {ast.unparse(node.args[0]) for path in (ROOT / "handlers").rglob("*.py")
+                for node in ast.walk(ast.parse(path.read_text()))
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "shortcut" and node.args}
+    assert listened == {f"Shortcut.{s.name}.value" for s in Shortcut}
+
+
+def test_the_live_check_knows_every_scope() -> None:
+    # check-config --live names what stops working for each scope the manifest asks for, and for no other.
+    assert set(NEEDED_SCOPES) == bot_scopes()

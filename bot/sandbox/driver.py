@@ -22,6 +22,7 @@ from bot.sandbox.driver_payloads import VERIFICATION_TOKEN, InteractionPayloads
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Ephemeral, Message, slack_id
 from bot.sandbox.transcript import blocks_to_text
+from bot.sandbox.view_state import find_input
 
 __all__ = ["ACK_DEADLINE", "VERIFICATION_TOKEN", "DriverResponse", "SlackDriver", "blocks_to_text", "sign_request"]
 
@@ -164,6 +165,20 @@ class SlackDriver:
             self.sandbox.apply_view_ack(view_id, ack)
         return response
 
+    async def type_in_view(self, *, user_id: str, view_id: str, values: Mapping[str, Any]) -> list[DriverResponse]:
+        """The person types or chooses in the open modal without submitting. An input whose block has
+        `dispatch_action` sends its block_actions payload (Enter pressed), as Slack does; the rest stay silent."""
+        view = self.payloads.open_view(view_id, user_id)
+        blocks = view.view.get("blocks", [])
+        responses = []
+        for key, value in values.items():
+            block = find_input(blocks, key)
+            view.typed[str(block["block_id"])] = value
+            if block.get("dispatch_action"):
+                payload = self.payloads.typed_in_view(view, user_id, str(block["block_id"]))
+                responses.append(await self._post_payload(payload))
+        return responses
+
     async def close_view(self, *, user_id: str, view_id: str) -> DriverResponse | None:
         """The user dismissed the modal; Slack only tells the bot when the view asked (notify_on_close)."""
         body = self.payloads.open_view(view_id, user_id).to_api()
@@ -190,7 +205,32 @@ class SlackDriver:
         )
         return await self._post_payload(payload)
 
+    # -- shortcuts -----------------------------------------------------------------------------------------
+    async def message_shortcut(
+        self, user_id: str, message: Message, *, callback_id: str = "file_ticket_from_message"
+    ) -> DriverResponse:
+        """A person picks the message shortcut `callback_id` from `message`'s menu."""
+        payload = self.payloads.message_action(user_id=user_id, message=message, callback_id=callback_id)
+        return await self._post_payload(payload)
+
     # -- events --------------------------------------------------------------------------------------------
+    async def reaction_added(
+        self, user_id: str, message: Message, reaction: str = "ticket", *, event_id: str | None = None,
+        retry_num: int | None = None
+    ) -> DriverResponse | None:
+        """A person reacts to `message`. Slack delivers reaction_added only to an app subscribed to it with
+        reactions:read granted, and only from conversations the bot is in; otherwise nothing is sent (None)."""
+        sandbox = self.sandbox
+        channel = sandbox.channels.get(message.channel)
+        if channel is None or user_id not in channel.members:
+            raise ValueError(f"{user_id} cannot see messages in {message.channel}")
+        subscribed = sandbox.bot_events is None or "reaction_added" in sandbox.bot_events
+        granted = sandbox.granted_scopes is None or "reactions:read" in sandbox.granted_scopes
+        if not (subscribed and granted and sandbox.bot_user_id in channel.members):
+            return None
+        event = self.payloads.reaction_added_event(user_id=user_id, message=message, reaction=reaction)
+        return await self.event(event, event_id=event_id, retry_num=retry_num)
+
     async def event(
         self,
         event: Mapping[str, Any],

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Ephemeral, Message, View, slack_id
-from bot.sandbox.view_state import build_state, find_action, state_for, untouched_state
+from bot.sandbox.view_state import build_state, find_action, find_input, state_for
 
 VERIFICATION_TOKEN = "sandbox-verification-token"
 
@@ -47,12 +47,9 @@ def clicked_action(blocks: list[dict[str, Any]], action_id: str, value: Any | No
 
 
 def view_as_seen(view: View) -> dict[str, Any]:
-    """The modal as a block_actions payload carries it, its inputs in their untouched state."""
+    """The modal as a block_actions payload carries it: what was typed so far, the other inputs untouched."""
     body = view.to_api()
-    inputs = [b for b in body["blocks"] if b.get("type") == "input"]
-    body["state"] = {
-        "values": {b["block_id"]: {b["element"]["action_id"]: untouched_state(b["element"])} for b in inputs}
-    }
+    body["state"] = {"values": build_state(body["blocks"], view.typed, validate=False)}
     return body
 
 
@@ -115,11 +112,26 @@ class InteractionPayloads:
         self, view: View, user_id: str, values: Mapping[str, Any], *, validate: bool
     ) -> dict[str, Any]:
         body = view.to_api()
-        body["state"] = {"values": build_state(body["blocks"], values, validate=validate)}
+        # What was typed before (and survived any update) is submitted too, unless given again now.
+        given = {str(find_input(body["blocks"], key)["block_id"]): value for key, value in values.items()}
+        body["state"] = {"values": build_state(body["blocks"], {**view.typed, **given}, validate=validate)}
         payload = self.envelope(
             "view_submission", user_id, self.sandbox.issue_trigger_id(user_id, view_id=view.id)
         )
         payload.update(view=body, response_urls=[])
+        return payload
+
+    def typed_in_view(self, view: View, user_id: str, block_id: str) -> dict[str, Any]:
+        """The block_actions payload an input with `dispatch_action` sends once its value is entered."""
+        body = view.to_api()
+        block = find_input(body["blocks"], block_id)
+        element = block["element"]
+        action = {"action_id": element["action_id"], "block_id": block["block_id"], "type": element["type"],
+                  "action_ts": f"{time.time():.6f}", **state_for(element, view.typed[block["block_id"]])}
+        action.pop("type", None)
+        action["type"] = element["type"]
+        payload = self.envelope("block_actions", user_id, self.sandbox.issue_trigger_id(user_id, view_id=view.id))
+        payload.update(actions=[action], container={"type": "view", "view_id": view.id}, view=view_as_seen(view))
         return payload
 
     def view_closed(self, body: dict[str, Any], user_id: str) -> dict[str, Any]:
@@ -187,7 +199,44 @@ class InteractionPayloads:
             message.channel, user_id, message_ts=message.ts, is_ephemeral=is_ephemeral
         )
 
+    # -- shortcuts -----------------------------------------------------------------------------------------
+    def message_action(self, *, user_id: str, message: Message, callback_id: str) -> dict[str, Any]:
+        """A message shortcut on `message`, as Slack sends it (type message_action): trigger_id, response_url,
+        the whole message and its channel. Slack offers only the shortcuts the installed manifest declares, in
+        conversations the person can see."""
+        if self.sandbox.granted_scopes is not None and callback_id not in self.sandbox.shortcuts:
+            raise ValueError(f"no shortcut {callback_id!r} in the installed manifest; "
+                             f"declared: {sorted(self.sandbox.shortcuts)}")
+        declared = self.sandbox.shortcuts.get(callback_id)
+        if declared is not None and declared.get("type") != "message":
+            raise ValueError(f"shortcut {callback_id!r} is a {declared.get('type')} shortcut, not a message one")
+        channel = self.sandbox.channels.get(message.channel)
+        if channel is None or user_id not in channel.members:
+            raise ValueError(f"{user_id} cannot see messages in {message.channel}")
+        payload = self.envelope("message_action", user_id, self.sandbox.issue_trigger_id(user_id))
+        payload.update(
+            callback_id=callback_id,
+            action_ts=f"{time.time():.6f}",
+            message_ts=message.ts,
+            message=message.to_api(self.team_id, self.sandbox.bot_id if message.user == self.sandbox.bot_user_id
+                                   else None),
+            channel={"id": channel.id, "name": channel.name},
+            response_url=self.sandbox.issue_response_url(channel.id, user_id),
+        )
+        return payload
+
     # -- events --------------------------------------------------------------------------------------------
+    def reaction_added_event(self, *, user_id: str, message: Message, reaction: str) -> dict[str, Any]:
+        """The `reaction_added` event a person's reaction on a message produces."""
+        return {
+            "type": "reaction_added",
+            "user": user_id,
+            "reaction": reaction,
+            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+            "item_user": message.user,
+            "event_ts": self.sandbox.next_ts(),
+        }
+
     def event_callback(self, event: Mapping[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
         if "type" not in event:
             raise ValueError("an event needs a type")

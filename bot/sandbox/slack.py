@@ -132,12 +132,14 @@ class SlackSandbox(SlackApi, LocalServer):
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params: dict[str, Any] = {}
+        scopes: dict[str, str] = {}
         delay = self._latency.get(method, self._latency.get(None, 0.0))
         if delay:
             await asyncio.sleep(delay)
         try:
             params, token = await self._params(request, method)
             self._check_auth(method, token)
+            scopes = self._scope_headers(method)
             faults = self._faults.get(method)
             if faults:
                 fault = faults.pop(0)
@@ -161,9 +163,19 @@ class SlackSandbox(SlackApi, LocalServer):
             body: dict[str, Any] = {"ok": False, "error": failure.error, **failure.extra}
             if failure.messages:
                 body["response_metadata"] = {"messages": failure.messages}
-            return web.json_response(body, status=failure.status, headers=failure.headers)
+            return web.json_response(body, status=failure.status, headers={**scopes, **failure.headers})
         self.calls.append(Call(method, params, time.time(), True, None))
-        return web.json_response({"ok": True, **result})
+        return web.json_response({"ok": True, **result}, headers=scopes)
+
+    def _scope_headers(self, method: str) -> dict[str, str]:
+        """What Slack says about the token on every authenticated answer, refusals included: the scopes it was
+        granted (X-OAuth-Scopes) and those the method accepts (X-Accepted-OAuth-Scopes)."""
+        if method == "apps.connections.open":
+            return {"X-OAuth-Scopes": "connections:write", "X-Accepted-OAuth-Scopes": "connections:write"}
+        if self.granted_scopes is None:
+            return {}  # nothing installed: the sandbox grants everything and says nothing about it
+        accepted = sorted(set(rule_for(method).scopes.values()))
+        return {"X-OAuth-Scopes": ",".join(sorted(self.granted_scopes)), "X-Accepted-OAuth-Scopes": ",".join(accepted)}
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         raw = await request.text()

@@ -60,7 +60,8 @@ def _commands(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 class AppInstall(SlackLookups):
     def install_app(self, manifest: Mapping[str, Any]) -> None:
-        """Install the app the manifest describes: its bot scopes and slash commands, nothing else."""
+        """Install the app the manifest describes: its bot scopes, slash commands, shortcuts and bot events,
+        nothing else."""
         commands = _commands(manifest)
         refused = [
             {"message": "invalid name", "pointer": f"/features/slash_commands/{i}/command"}
@@ -72,6 +73,11 @@ class AppInstall(SlackLookups):
         scopes = ((manifest.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
         self.granted_scopes = frozenset(str(s) for s in scopes)
         self.commands = {str(c["command"]): dict(c) for c in commands if c.get("command")}
+        features = manifest.get("features") or {}
+        self.shortcuts = {str(s["callback_id"]): dict(s) for s in features.get("shortcuts") or []
+                          if isinstance(s, dict) and s.get("callback_id")}
+        events = ((manifest.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events") or []
+        self.bot_events = frozenset(str(e) for e in events)
         # An app created from a manifest is newer than 24 Feb 2021, after which Slack refuses tokens sent in a
         # query string (docs.slack.dev/changelog/2020-11-no-more-tokens-in-querystrings-for-newly-created-apps).
         self.query_string_tokens = False

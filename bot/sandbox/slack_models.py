@@ -144,6 +144,9 @@ class View:
     root_view_id: str
     closed: bool = False
     external_id: str = ""
+    # What the person typed or chose and has not submitted yet, by block ID (friendly values, as tests give
+    # them). Slack keeps these across views.update for every input whose block_id and action_id stay the same.
+    typed: dict[str, Any] = field(default_factory=dict)
 
     def to_api(self) -> dict[str, Any]:
         body = dict(self.view)

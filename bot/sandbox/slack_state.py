@@ -67,6 +67,9 @@ class SlackState:
         # only its slash commands exist, and tokens in a query string are refused as for any app made since 2021.
         self.granted_scopes: frozenset[str] | None = None
         self.commands: dict[str, dict[str, Any]] = {}
+        # Shortcuts by callback_id, and the bot events Slack delivers (None: every event, as before an install).
+        self.shortcuts: dict[str, dict[str, Any]] = {}
+        self.bot_events: frozenset[str] | None = None
         self.query_string_tokens = True
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}
@@ -130,6 +133,10 @@ class SlackState:
         return trigger
 
     # -- recording -----------------------------------------------------------------------------------------
+    def next_ts(self) -> str:
+        """A fresh Slack timestamp, later than every one handed out so far (an event_ts, say)."""
+        return self._ts.next()
+
     def record_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None, user: str
     ) -> Message:

@@ -104,6 +104,12 @@ class ViewMethods(SlackLookups):
         filled = self._view_param(params, "modal")
         self._check_external_id(filled, view.id)
         filled["external_id"] = filled["external_id"] or view.external_id
+        kept = {b.get("block_id"): (b.get("element") or {}).get("action_id") for b in filled.get("blocks", [])
+                if b.get("type") == "input"}
+        before = {b.get("block_id"): (b.get("element") or {}).get("action_id") for b in view.view.get("blocks", [])
+                  if b.get("type") == "input"}
+        # Typed input survives an update only where the input is still the same block and element.
+        view.typed = {k: v for k, v in view.typed.items() if k in kept and kept[k] == before.get(k)}
         view.view, view.hash, view.external_id = filled, self._new_hash(), filled["external_id"]
         self.touch_view(view, "updated")
         return {"view": view.to_api()}

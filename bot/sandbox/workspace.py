@@ -43,6 +43,10 @@ def populate(sandbox: SlackSandbox, config: BotConfig) -> None:
     sandbox.add_channel(slack.triage_channel, "support-triage",
                         members=[AGENT.user_id, AGENT_2.user_id, LEAD.user_id, sandbox.bot_user_id])
     sandbox.add_channel(GENERAL, "general", members=[p.user_id for p in EVERYONE] + [sandbox.bot_user_id])
+    for rule in config.automation:
+        if rule.post_to and rule.post_to not in sandbox.channels:
+            sandbox.add_channel(rule.post_to, f"auto-{rule.post_to.lower()}",
+                                members=[LEAD.user_id, sandbox.bot_user_id])
     for team in config.teams:
         sandbox.add_usergroup(team.oncall_usergroup, f"{team.name}-oncall", [ENGINEER.user_id])
         sandbox.add_user(team.manager, f"{team.name}-manager", real_name=f"{team.name.title()} Manager")

@@ -163,6 +163,16 @@ class TicketCard:
             await self.tell_agent(ticket, cards.thread_post_failed(ticket, what=text,
                                                                    error=str(exc.response.get("error"))))
 
+    async def post_elsewhere(self, ticket: Ticket, channel: str, text: str) -> None:
+        """A note about the ticket in another channel (an automation rule's `post_to`); a refusal is logged
+        and said under the card."""
+        try:
+            await self._slack.chat_postMessage(channel=channel, text=text, blocks=[section(text)], unfurl_links=False)
+        except SlackApiError as exc:
+            log.warning("could not post #%s in %s: %s", ticket.number, channel, exc.response.get("error"))
+            await self.say(ticket.number, cards.thread_post_failed(ticket, what=f"the note in <#{channel}>",
+                                                                   error=str(exc.response.get("error"))))
+
     async def tell_agent(self, ticket: Ticket, text: str, *, user: str | None = None) -> None:
         """An ephemeral note for the filer (or `user`, who acted on the ticket), where the ticket was filed or
         else in triage."""

@@ -14,6 +14,7 @@ from bot.domain import Severity, Ticket
 from bot.incidents.service import IncidentService
 from bot.paging.service import Sev2Pager, page_key
 from bot.ticket_card.service import TicketCard, card_key, note_key
+from bot.tickets.from_message import SourceThread, source_reply_key
 from bot.tickets.sla import next_update_due
 
 DRAFT_NOTE = "draft"
@@ -24,13 +25,14 @@ class Announcer:
     """Posts a ticket's card and its notes and pages for a SEV2, once each; resumes what a stop left."""
 
     def __init__(self, *, config: BotConfig, clock: Clock, card: TicketCard, pager: Sev2Pager,
-                 incidents: IncidentService, once: OneTimeSteps) -> None:
+                 incidents: IncidentService, once: OneTimeSteps, source: SourceThread | None = None) -> None:
         self._config = config
         self._clock = clock
         self._card = card
         self._pager = pager
         self._incidents = incidents
         self._once = once
+        self._source = source
 
     async def plan(self, session: AsyncSession, ticket: Ticket) -> None:
         """Writes down, with the new ticket, everything announcing it must do."""
@@ -40,6 +42,8 @@ class Announcer:
             keys.append(note_key(number, REDACTIONS_NOTE))
         if ticket.severity is Severity.SEV2:
             keys.append(page_key(number))
+        if ticket.source is not None and self._source is not None:
+            keys.append(source_reply_key(number))
         await self._once.plan(session, keys)
 
     async def post_card(self, ticket: Ticket, *, planned_only: bool = False) -> str | None:
@@ -48,6 +52,8 @@ class Announcer:
         posted = await self._card.post(ticket, planned_only=planned_only)
         ticket = await self._card.get(ticket.number)
         if not ticket.card_ts:
+            if not await self._once.pending(card_key(ticket.number)):
+                await self._reply_at_source(ticket, planned_only)  # refused: no card to link, but say it was filed
             return None  # refused, or another attempt is posting it (and its notes)
         zone = ticket.environment.customer_timezone or self._config.business_hours.timezone
         next_update = next_update_due(self._config, severity=ticket.severity, plan=ticket.plan_tier,
@@ -58,7 +64,12 @@ class Announcer:
         if ticket.redactions:
             await self._card.note(ticket.number, REDACTIONS_NOTE, "Credentials removed",
                                   cards.redaction_notice(ticket), planned_only=planned_only)
+        await self._reply_at_source(ticket, planned_only)  # after the card, so the reply links to it
         return posted
+
+    async def _reply_at_source(self, ticket: Ticket, planned_only: bool) -> None:
+        if ticket.source is not None and self._source is not None:
+            await self._source.reply(ticket, planned_only=planned_only)
 
     async def resume(self, number: int) -> None:
         """Finishes what announcing the ticket left undone (the recovery sweep calls this)."""

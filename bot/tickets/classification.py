@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from blocks.text import user
+from blocks.text import actor as actor_text
 from bot.domain import Impact, Severity
 
 
@@ -24,4 +24,4 @@ def classify(impact: Impact) -> Classification:
 
 def reclassify(impact: Impact, *, actor: str, reason: str) -> Classification:
     """The severity for a changed impact, the reason naming who changed it and why."""
-    return Classification(severity=impact.severity, reason=f"Changed by {user(actor)}: {reason}")
+    return Classification(severity=impact.severity, reason=f"Changed by {actor_text(actor)}: {reason}")

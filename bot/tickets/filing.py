@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.core.config import BotConfig
 from bot.core.redaction import redact
-from bot.domain import Environment
+from bot.domain import Environment, MessageSource
 from bot.tickets.classification import classify
 from bot.tickets.intake import TicketForm
 from bot.tickets.sla import first_response
@@ -14,7 +14,7 @@ from storage.repositories.tickets import TicketDraft
 
 
 def ticket_draft(form: TicketForm, config: BotConfig, *, filed_by: str, origin_channel: str | None,
-                 now: datetime) -> TicketDraft:
+                 now: datetime, source: MessageSource | None = None) -> TicketDraft:
     """Every free-text field is redacted before anything stores or shows it; what was removed is listed."""
     assert form.impact is not None and form.plan_tier is not None, "parse() guarantees these"
     found: list[str] = []
@@ -44,5 +44,5 @@ def ticket_draft(form: TicketForm, config: BotConfig, *, filed_by: str, origin_c
         attachment_link=clean(form.attachment_link, "Screenshot link"),
         helpdesk_link=clean(form.helpdesk_link, "Help desk link"),
         category=form.category, filed_by=filed_by, filed_at=now, first_response_due=sla.due,
-        redactions=tuple(found), origin_channel=origin_channel,
+        redactions=tuple(found), origin_channel=origin_channel, source=source,
     )

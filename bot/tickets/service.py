@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from blocks import message_ticket as message_cards
 from blocks import ticket_card as cards
 from blocks.refusals import agents_only
 from bot.core.clock import Clock
@@ -18,7 +19,9 @@ from bot.core.errors import NotAllowed, TicketNotSaved
 from bot.core.redaction import redact
 from bot.core.slack import Directory
 from bot.core.timers import schedule
-from bot.domain import Impact, Severity, Ticket
+from bot.customers.filing_check import FilingCheck, check_at_filing
+from bot.customers.service import CustomerService
+from bot.domain import IMPACT_SEVERITY, Impact, MessageSource, Severity, Ticket
 from bot.incidents.service import IncidentService, PreparedIncident
 from bot.paging.service import Sev2Pager
 from bot.ticket_card.service import TicketCard
@@ -33,6 +36,7 @@ from storage.repositories import audit, timers
 from storage.repositories import tickets as repo
 
 log = logging.getLogger(__name__)
+IMPACT_FOR_SEVERITY = {severity: impact for impact, severity in IMPACT_SEVERITY.items()}
 # Agents racing on one ticket settle in a round or two; past that, the latest state stands.
 CHANGE_ATTEMPTS = 3
 
@@ -63,7 +67,7 @@ class TicketService:
 
     def __init__(self, *, config: BotConfig, sessions: async_sessionmaker[AsyncSession], directory: Directory,
                  clock: Clock, card: TicketCard, incidents: IncidentService, pager: Sev2Pager,
-                 announcer: Announcer) -> None:
+                 announcer: Announcer, customers: CustomerService | None = None) -> None:
         self.config = config
         self._sessions = sessions
         self._directory = directory
@@ -72,6 +76,7 @@ class TicketService:
         self._incidents = incidents
         self._pager = pager
         self._announcer = announcer
+        self._customers = customers
         self._abandoned_saves: set[asyncio.Future[FiledTicket]] = set()
         self._opening: dict[int, asyncio.Future[object]] = {}
 
@@ -105,10 +110,11 @@ class TicketService:
         return await self._card.get(number)
 
     async def file(self, form: TicketForm, *, filed_by: str, submission_key: str,
-                   origin_channel: str | None) -> FiledTicket:
-        """Stores the ticket once per submission within Slack's window; TicketNotSaved when the database fails."""
+                   origin_channel: str | None, source: MessageSource | None = None) -> FiledTicket:
+        """Stores the ticket once per submission (and once per `source` message) within Slack's window;
+        TicketNotSaved when the database fails or another submission already filed the source message."""
         draft = ticket_draft(form, self.config, filed_by=filed_by, origin_channel=origin_channel,
-                             now=self._clock.now())
+                             now=self._clock.now(), source=source)
         abandoned = asyncio.Event()
         saving = asyncio.ensure_future(self._store(draft, submission_key, abandoned))
         # asyncio.wait, not wait_for: a write stuck on a database lock cannot be cancelled promptly, and the
@@ -123,6 +129,8 @@ class TicketService:
             raise TicketNotSaved(cards.ticket_not_saved("the database did not answer"))
         try:
             filed = saving.result()
+        except repo.MessageAlreadyFiled as exc:  # two modals raced for one message: the first one stands
+            raise TicketNotSaved(message_cards.already_filed_inline(exc.ticket)) from exc
         except (SQLAlchemyError, OSError) as exc:
             why = refusal_reason(exc)
             log.error("ticket not saved: %s (%s)", why or "the database refused the write", type(exc).__name__)
@@ -152,7 +160,55 @@ class TicketService:
         return FiledTicket(ticket=ticket, created=created, incident=incident)
 
     async def announce(self, ticket: Ticket) -> None:
-        """Posts the card (and, for SEV1, opens the incident beside it), once per ticket however often called."""
+        """Checks the customer live (verification, automation rules), then posts the card (and, for SEV1,
+        opens the incident beside it), once per ticket however often called."""
+        ticket, check = await self._check_customer(ticket)
+        await self._announce(ticket)
+        if check is not None:
+            await self._apply_automation(ticket, check)
+
+    async def _check_customer(self, ticket: Ticket) -> tuple[Ticket, FilingCheck | None]:
+        if self._customers is None or not self._customers.configured or ticket.requester_verification:
+            return ticket, None
+        check = await check_at_filing(self._customers, ticket)
+        automation = check.automation
+        plan = automation.plan_tier if automation.plan_tier not in (None, ticket.plan_tier) else None
+        due = first_response(self.config, plan=plan, filed_at=ticket.filed_at) if plan is not None else None
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            updated = await repo.record_customer_check(
+                session, number=ticket.number, verification=check.verification.state,
+                share_restricted=check.verification.sensitive,
+                labels=tuple(dict.fromkeys(ticket.labels + automation.labels)), plan_tier=plan,
+                first_response_due=due.due if due else None)
+            if due is not None:  # the plan an automation rule set decides the first-response deadline
+                await timers.cancel_timers(session, now=now, kinds=FIRST_RESPONSE_KINDS, ticket_number=ticket.number)
+                await schedule(session, FirstResponseReminder(ticket.number), due_at=due.remind_at)
+                await schedule(session, FirstResponseBreach(ticket.number), due_at=due.due)
+            await audit.append_audit_event(session, ticket_number=ticket.number, action="customer_checked",
+                                           actor="supportbot", at=now, before=None,
+                                           after={"verification": check.verification.state,
+                                                  "share_restricted": check.verification.sensitive,
+                                                  "unavailable": check.reason})
+            if automation.matched:
+                await audit.append_audit_event(session, ticket_number=ticket.number, action="automation_applied",
+                                               actor="supportbot", at=now, before=None,
+                                               after=automation.audit_view())
+        return updated or ticket, check
+
+    async def _apply_automation(self, ticket: Ticket, check: FilingCheck) -> None:
+        """After the card: the channels rules post to, then a severity floor (SEV1 opens the incident)."""
+        automation = check.automation
+        ticket = await self.get(ticket.number)
+        for channel in automation.post_to:
+            await self._card.post_elsewhere(ticket, channel, cards.automation_note(ticket, automation.labels))
+        floor = automation.severity_floor
+        if floor is not None and floor.rank < ticket.severity.rank:
+            rules = ", ".join(str(i + 1) for i in automation.matched)
+            await self._reclassify(ticket.number, impact=IMPACT_FOR_SEVERITY[floor], actor="supportbot",
+                                   reason=f"Automation rule {rules}: severity floor {floor}")
+
+    async def _announce(self, ticket: Ticket) -> None:
         if ticket.severity is Severity.SEV1:
             # Paging does not wait for the card: the three SEV1 steps started when the ticket was stored.
             opening = self._opening.pop(ticket.number, None) or self._incidents.open_for(ticket, ticket.filed_by)
@@ -191,7 +247,10 @@ class TicketService:
         """Re-classifies the ticket once however many agents submit it; becoming SEV1 opens the incident,
         becoming SEV2 pages. The severity it already has is no change."""
         await self.require_agent(actor, "change a ticket's severity")
-        classification = reclassify(impact, actor=actor, reason=redact(reason).text)
+        return await self._reclassify(number, impact=impact, reason=redact(reason).text, actor=actor)
+
+    async def _reclassify(self, number: int, *, impact: Impact, reason: str, actor: str) -> Ticket:
+        classification = reclassify(impact, actor=actor, reason=reason)
         for _ in range(CHANGE_ATTEMPTS):
             before = await self.get(number)
             if before.severity is classification.severity:

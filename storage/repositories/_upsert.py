@@ -16,7 +16,9 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
 
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[str, Any],
-                              conflict_on: list[str]) -> Any:
+                              conflict_on: list[str] | None) -> Any:
+    """INSERT that does nothing on a clash with the unique key on `conflict_on`, or with any unique key when
+    None."""
     return dialect_insert(session, table).values(values).on_conflict_do_nothing(index_elements=conflict_on)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.app import SupportBot
+from bot.sandbox.customer_endpoint import CustomerEndpointStandIn, example_document
 from bot.sandbox.jira import JiraStandIn
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.statuspage import StatuspageStandIn
@@ -43,12 +44,24 @@ async def jira() -> AsyncIterator[JiraStandIn]:
 
 
 @pytest_asyncio.fixture
-async def vendor_env(pagerduty: PagerDutyStandIn, statuspage: StatuspageStandIn, jira: JiraStandIn) -> dict[str, Any]:
+async def customer_endpoint() -> AsyncIterator[CustomerEndpointStandIn]:
+    """The company's customer endpoint, knowing the workspace every sample ticket names."""
+    standin = CustomerEndpointStandIn()
+    standin.add(example_document("ws_4f2a9c"), workspace_id="ws_4f2a9c", emails=("dana@customer.example",))
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest_asyncio.fixture
+async def vendor_env(pagerduty: PagerDutyStandIn, statuspage: StatuspageStandIn, jira: JiraStandIn,
+                     customer_endpoint: CustomerEndpointStandIn) -> dict[str, Any]:
     return {"pagerduty_routing_key": ROUTING_KEY, "pagerduty_events_url": pagerduty.url,
             "statuspage_api_key": statuspage.api_key, "statuspage_page_id": statuspage.page_id,
             "statuspage_api_url": statuspage.api_url, "team_routing_keys": {"payments": PAYMENTS_KEY},
             "jira_base_url": jira.base_url, "jira_email": jira.email, "jira_api_token": jira.api_token,
-            "jira_webhook_secret": JIRA_WEBHOOK_SECRET}
+            "jira_webhook_secret": JIRA_WEBHOOK_SECRET, "customer_connection_url": customer_endpoint.url,
+            "customer_connection_secret": customer_endpoint.secret}
 
 
 @pytest_asyncio.fixture

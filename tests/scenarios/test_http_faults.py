@@ -242,7 +242,7 @@ async def test_a_refused_card_is_explained_to_the_agent_and_the_ticket_is_kept(
         pending = await timers.pending_timers(session, ticket_number=1)
     assert ticket is not None and ticket.summary == "Invoices page shows a blank screen"
     assert ticket.card_ts is None
-    assert [e.action for e in trail] == ["ticket_filed"]
+    assert [e.action for e in trail] == ["ticket_filed", "customer_checked"]
     assert len(pending) == 2  # the SLA is watched even without a card
 
 
@@ -276,7 +276,7 @@ async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_
     async with bot.sessions() as session:
         trail = await audit.audit_trail(session, ticket_number=1)
         pending = await timers.pending_timers(session, ticket_number=1)
-    assert [e.action for e in trail] == ["ticket_filed"]
+    assert [e.action for e in trail] == ["ticket_filed", "customer_checked"]
     assert len(pending) == 2
 
     # Submitting that view once more (a retry from Slack) still makes one ticket and one card.
@@ -342,7 +342,7 @@ async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandb
     await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
     async with bot.sessions() as session:
         before = await audit.audit_trail(session, ticket_number=1)
-    assert [e.action for e in before] == ["ticket_filed"]
+    assert [e.action for e in before] == ["ticket_filed", "customer_checked"]
 
     db = _sqlite(bot)
     try:
@@ -361,7 +361,7 @@ async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandb
     async with bot.sessions() as session:
         after = await audit.audit_trail(session, ticket_number=1)
     assert after[0] == before[0]
-    assert [e.action for e in after] == ["ticket_filed", "note"]
+    assert [e.action for e in after] == ["ticket_filed", "customer_checked", "note"]
 
 
 def _on_every_new_connection(bot: SupportBot, pragma: str) -> None:

@@ -52,6 +52,8 @@ async def test_sev1_pages_opens_a_channel_and_posts_the_status_page(
     for internal in ("ws_4f2a9c", "req_8c1d2e3f", "dana@customer.example", "Checkout returns 500"):
         assert internal not in public.name and internal not in public.body_history[-1]["body"]
 
+    # The kickoff links to the card once the card is up (after the live customer check).
+    await sandbox.wait_for(lambda: "Ticket card #1" in str(kickoff.blocks))  # type: ignore[attr-defined]
     text = str(kickoff.blocks)  # type: ignore[attr-defined]
     assert "paged on-call through PagerDuty" in text and "opened <#" in text and "Investigating" in text
     assert "Take command" in text and "Post status update" in text and "Ticket card #1" in text

@@ -45,7 +45,7 @@ async def test_submission_files_a_ticket_and_posts_the_card(slack: SlackDriver, 
         trail = await audit.audit_trail(session, ticket_number=1)
     assert ticket is not None and ticket.card_ts == card.ts
     assert ticket.first_response_due - ticket.filed_at == timedelta(hours=1)
-    assert [e.action for e in trail] == ["ticket_filed"]
+    assert [e.action for e in trail] == ["ticket_filed", "customer_checked"]
 
 
 async def test_outsider_gets_an_explanation_instead_of_the_form(slack: SlackDriver, sandbox: SlackSandbox) -> None:

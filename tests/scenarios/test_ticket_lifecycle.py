@@ -258,7 +258,8 @@ async def test_business_ticket_reminds_at_48_minutes_and_breaches_at_one_hour(
     assert "Invoices page shows a blank screen" in text
 
     actions = [e.action for e in await _trail(bot)]
-    assert actions == ["ticket_filed", "first_response_warning_fired", "first_response_breach_fired"]
+    assert actions == ["ticket_filed", "customer_checked", "first_response_warning_fired",
+                       "first_response_breach_fired"]
     clock.advance(timedelta(hours=5))
     assert await bot.timers.fire_due() == 0
 
@@ -348,7 +349,7 @@ async def test_change_severity_updates_the_card_audits_and_notes_it_in_the_threa
                                        values={"Impact": "Cosmetic or how-to question", "Reason": "   "})
     assert response.json is not None and set(response.json["errors"]) == {"severity_reason"}
     assert (await _ticket(bot)).severity == "SEV2"
-    assert [e.action for e in await _trail(bot)] == ["ticket_filed"]
+    assert [e.action for e in await _trail(bot)] == ["ticket_filed", "customer_checked"]
 
     reason = "Customer confirmed it's a how-to question & found the export menu"
     response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id,
@@ -417,7 +418,7 @@ async def test_outsider_pressing_card_buttons_is_told_why_and_nothing_changes(
     assert card.blocks == before and sandbox.calls_to("chat.update") == []
     ticket = await _ticket(bot)
     assert ticket.severity == "SEV2" and ticket.first_response_at is None
-    assert [e.action for e in await _trail(bot)] == ["ticket_filed"]
+    assert [e.action for e in await _trail(bot)] == ["ticket_filed", "customer_checked"]
     # Slack must get its 200 within 3 seconds, or the outsider also sees a "didn't respond" warning.
     assert [(r.status, r.acked_in_time) for r in responses] == [(200, True), (200, True)], \
         [(r.status, r.body, round(r.elapsed, 2)) for r in responses]

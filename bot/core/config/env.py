@@ -33,6 +33,7 @@ class EnvSettings:
     jira_email: str | None = None
     jira_api_token: str | None = None
     jira_webhook_secret: str | None = None
+    helpscout_secret: str | None = None
     # Each team's PagerDuty routing key, read from the variable its `pagerduty_routing_key_env` names.
     team_routing_keys: Mapping[str, str] = field(default_factory=dict)
 
@@ -72,6 +73,7 @@ class EnvSettings:
             jira_email=opt("JIRA_EMAIL"),
             jira_api_token=opt("JIRA_API_TOKEN"),
             jira_webhook_secret=opt("JIRA_WEBHOOK_SECRET"),
+            helpscout_secret=opt("HELPSCOUT_SECRET"),
         )
         for name in ("SLACK_API_URL", "PAGERDUTY_EVENTS_URL", "STATUSPAGE_API_URL", "CUSTOMER_CONNECTION_URL",
                      "JIRA_BASE_URL"):
@@ -81,6 +83,9 @@ class EnvSettings:
         if settings.jira_base_url and not (settings.jira_email and settings.jira_api_token):
             missing = "JIRA_EMAIL" if not settings.jira_email else "JIRA_API_TOKEN"
             raise ConfigError(missing, "is required when JIRA_BASE_URL is set (Jira Cloud uses Basic auth)")
+        if settings.customer_connection_url and not settings.customer_connection_secret:
+            raise ConfigError("CUSTOMER_CONNECTION_SECRET", "is required when CUSTOMER_CONNECTION_URL is set (every "
+                              "request is signed with it, so the endpoint can refuse anyone else)")
         if settings.statuspage_api_key and not settings.statuspage_page_id:
             raise ConfigError("STATUSPAGE_PAGE_ID", "is required when STATUSPAGE_API_KEY is set")
         return settings

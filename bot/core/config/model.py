@@ -120,9 +120,11 @@ class AutomationRule:
     path: str
     equals: Any = None
     is_: Any = None
+    in_: tuple[Any, ...] | None = None
     severity_floor: Severity | None = None
     label: str | None = None
     post_to: str | None = None
+    plan_tier: PlanTier | None = None
 
 
 @dataclass(frozen=True)

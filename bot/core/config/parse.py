@@ -295,12 +295,24 @@ def _automation(data: object) -> tuple[AutomationRule, ...]:
     rules = []
     for i, item in enumerate(data):
         rule = _Section(item, f"automation.{i}", ("when", "then"))
-        when = _Section(rule.required("when"), f"automation.{i}.when", ("path", "equals", "is"))
-        then = _Section(rule.required("then"), f"automation.{i}.then", ("severity_floor", "label", "post_to"))
+        when = _Section(rule.required("when"), f"automation.{i}.when", ("path", "equals", "is", "in"))
+        then = _Section(rule.required("then"), f"automation.{i}.then",
+                        ("severity_floor", "label", "post_to", "plan_tier"))
         rule.done()
         path = when.string("path")
-        if "equals" not in when.data and "is" not in when.data:
-            raise ConfigError(when.key("equals"), "a rule needs `equals` or `is`")
+        tests = [k for k in ("equals", "is", "in") if k in when.data]
+        if len(tests) != 1:
+            raise ConfigError(when.key("equals"), "a rule needs exactly one of `equals`, `in` or `is`")
+        if "is" in when.data and not isinstance(when.get("is"), bool):
+            raise ConfigError(when.key("is"), f"expected true or false, got {when.get('is')!r}")
+        if "in" in when.data and not isinstance(when.get("in"), list):
+            raise ConfigError(when.key("in"), f"expected a list of values, got {when.get('in')!r}")
+        tier = then.get("plan_tier")
+        if tier is not None and tier not in PlanTier._value2member_map_:
+            raise ConfigError(then.key("plan_tier"), f"{tier!r} is not one of "
+                              + ", ".join(t.value for t in PlanTier))
+        if not then.data:
+            raise ConfigError(then.key("label"), "a rule needs at least one action")
         floor = then.get("severity_floor")
         if floor is not None and floor not in Severity.__members__:
             raise ConfigError(then.key("severity_floor"), f"{floor!r} is not one of SEV1, SEV2, SEV3, SEV4")
@@ -310,8 +322,11 @@ def _automation(data: object) -> tuple[AutomationRule, ...]:
         label = then.get("label")
         if label is not None and (not isinstance(label, str) or not label):
             raise ConfigError(then.key("label"), f"expected a non-empty string, got {label!r}")
+        listed = when.get("in")
         rules.append(AutomationRule(path=path, equals=when.get("equals"), is_=when.get("is"),
-                                    severity_floor=Severity(floor) if floor else None, label=label, post_to=post_to))
+                                    in_=tuple(listed) if isinstance(listed, list) else None,
+                                    severity_floor=Severity(floor) if floor else None, label=label, post_to=post_to,
+                                    plan_tier=PlanTier(tier) if tier else None))
         when.done()
         then.done()
     return tuple(rules)

@@ -19,6 +19,7 @@ import aiohttp
 from bot.app import SupportBot
 from bot.core.config import EnvSettings, Settings, load_config
 from bot.sandbox.clock import ManualClock
+from bot.sandbox.customer_endpoint import CustomerEndpointStandIn, example_document
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.jira import JiraStandIn, JiraUser
 from bot.sandbox.pagerduty import PagerDutyStandIn
@@ -28,6 +29,7 @@ from bot.sandbox.workspace import (
     AGENT_2,
     COMMANDER,
     ENGINEER,
+    GENERAL,
     escalate,
     escalation_values,
     file_ticket,
@@ -81,7 +83,9 @@ async def run_demo() -> int:
     config = load_config(CONFIG)
     clock = ManualClock()
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as folder:
-        async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty, JiraStandIn() as jira:
+        async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty, JiraStandIn() as jira, \
+                CustomerEndpointStandIn() as customers:
+            _customers(customers)
             populate(sandbox, config)
             # The status page's links are absolute, so the bot must know its own address before it starts.
             port = _free_port()
@@ -90,7 +94,8 @@ async def run_demo() -> int:
                               database_url=f"sqlite+aiosqlite:///{folder}/demo.db", pagerduty_routing_key=ROUTING_KEY,
                               pagerduty_events_url=pagerduty.url, public_url=env_url,
                               team_routing_keys={"payments": PAYMENTS_KEY}, jira_base_url=jira.base_url,
-                              jira_email=jira.email, jira_api_token=jira.api_token, jira_webhook_secret=JIRA_SECRET)
+                              jira_email=jira.email, jira_api_token=jira.api_token, jira_webhook_secret=JIRA_SECRET,
+                              customer_connection_url=customers.url, customer_connection_secret=customers.secret)
             bot = await SupportBot.create(Settings(config=config, env=env), clock=clock)
             await bot.start(host="127.0.0.1", port=port, scheduler=False)
             jira.register_webhook(f"{env_url}/jira/webhook", JIRA_SECRET)
@@ -98,14 +103,14 @@ async def run_demo() -> int:
                 async with SlackDriver(events_url=f"{env_url}/slack/events", signing_secret=SECRET,
                                        sandbox=sandbox) as slack:
                     story = Story(sandbox, clock)
-                    await _tell(story, bot, slack, sandbox, pagerduty, env_url, jira)
+                    await _tell(story, bot, slack, sandbox, pagerduty, env_url, jira, customers)
             finally:
                 await bot.stop()
     return 0
 
 
 async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,
-                pagerduty: PagerDutyStandIn, url: str, jira: JiraStandIn) -> None:
+                pagerduty: PagerDutyStandIn, url: str, jira: JiraStandIn, customers: CustomerEndpointStandIn) -> None:
     print("supportbot demo: the real bot, a local Slack sandbox, PagerDuty and Jira stand-ins and the built-in "
           "status page")
     story.chapter("Ava files a ticket from #general with /ticket")
@@ -125,6 +130,7 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
     story.show_slack()
 
     await _escalation(story, bot, slack, sandbox, pagerduty, jira)
+    await _customer_story(story, bot, slack, sandbox, customers)
 
     story.chapter("Sam files a SEV1: checkout is down for an Enterprise customer")
     await file_ticket(slack, sandbox, user_id=AGENT_2.user_id, values=ticket_values(**{
@@ -133,7 +139,7 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
         "Request ID": "req_7f3a9c21", "Category": "Billing",
         "What happened": "Every checkout attempt fails with HTTP 500 since 14:02.",
         "What was expected": "Orders complete as usual."}))
-    channel = await _settle(sandbox, lambda: sandbox.channel_by_name("incident-2"))
+    channel = await _settle(sandbox, lambda: sandbox.channel_by_name("incident-3"))
     kickoff = await _settle(sandbox, lambda: next((m for m in sandbox.history(channel.id)
                                                    if "What the bot did" in str(m.blocks)), None))
     await asyncio.sleep(0.2)
@@ -220,6 +226,65 @@ async def _escalation(story: Story, bot: SupportBot, slack: SlackDriver, sandbox
     for alert in pagerduty.alerts:
         if "escalation" in alert.dedup_key:
             print(f"  [PagerDuty] `{alert.dedup_key}`: {alert.status}")
+
+
+def _customers(endpoint: CustomerEndpointStandIn) -> None:
+    endpoint.add(example_document("ws_4f2a9c", name="Acme Billing Co"), workspace_id="ws_4f2a9c")
+    endpoint.add(example_document("ws_clinic7", name="Riverside Clinic", plan="Enterprise", compliance=("HIPAA",),
+                                  contacts=("it@riverside.example",)), workspace_id="ws_clinic7")
+    endpoint.action_answers["regenerate_report"] = {"ok": True, "message": "November's report is being rebuilt; "
+                                                                           "ready in about 5 minutes."}
+
+
+async def _customer_story(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,
+                          customers: CustomerEndpointStandIn) -> None:
+    story.chapter("A customer's words land in #general; Ava files them with the “File a ticket” shortcut")
+    message, _ = await slack.user_message(
+        user_id=ENGINEER.user_id, channel_id=GENERAL,
+        text="Forwarding from Riverside Clinic (workspace ws_clinic7): the appointment export button does "
+             "nothing since this morning.")
+    before = {v.id for v in sandbox.views.values()}
+    await slack.message_shortcut(AGENT.user_id, message)
+    view = await _settle(sandbox, lambda: next((v for v in sandbox.views.values() if v.id not in before), None))
+    await slack.type_in_view(user_id=AGENT.user_id, view_id=view.id, values={
+        "Requester email": "front.desk@gmail.example", "Customer workspace ID": "ws_clinic7"})
+    await _settle(sandbox, lambda: "customer_context" in str(sandbox.views[view.id].view["blocks"]))
+    print("  [modal] the live customer appears under the workspace ID, the plan preselected:")
+    for block in sandbox.views[view.id].view["blocks"]:
+        if block.get("block_id") == "customer_context":
+            for element in block["elements"]:
+                print("    " + element["text"].replace("\n", "\n    "))
+    await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values={
+        "What was expected": "A CSV of the day's appointments.",
+        "Impact": "Minor feature broken, or a workaround exists"})
+    number = max(t.number for t in [await bot.tickets.get(n) for n in range(1, 4) if await _exists(bot, n)])
+    await _settle(sandbox, lambda: "Automation rule" in str(sandbox.history("C0TRIAGE01")[-1].blocks)
+                  if sandbox.history("C0TRIAGE01") else None)
+    await bot.background.settle(timeout=5)
+    await asyncio.sleep(0.2)
+    story.show_slack()
+    print(f"  (ticket #{number}: filed SEV3, raised to SEV2 by the Enterprise automation rule; the requester is "
+          "not an authorized contact of a HIPAA customer, so the drafted reply confirms nothing)")
+
+    story.chapter("Ava opens the customer card from the ticket and presses “Regenerate report”")
+    card = next(m for m in sandbox.history("C0TRIAGE01") if f"#{number} " in str(m.blocks)[:400])
+    await slack.click(user_id=AGENT.user_id, action_id="ticket_customer", message=card)
+    live = await _settle(sandbox, lambda: next((m for m in sandbox.history("C0TRIAGE01", thread_ts=card.ts)
+                                                if "Regenerate report" in str(m.blocks)), None))
+    await slack.click(user_id=AGENT.user_id, action_id="customer_action", message=live)
+    await _settle(sandbox, lambda: any("being rebuilt" in m.text
+                                       for m in sandbox.history("C0TRIAGE01", thread_ts=card.ts)))
+    story.show_slack()
+    print(f"  [customer endpoint] {len(customers.requests)} signed requests; action run: "
+          f"{customers.actions_run[-1]['action']} for {customers.actions_run[-1]['workspace_id']}")
+
+
+async def _exists(bot: SupportBot, number: int) -> bool:
+    try:
+        await bot.tickets.get(number)
+    except Exception:
+        return False
+    return True
 
 
 async def _publish(slack: SlackDriver, sandbox: SlackSandbox, message: Any, status: str, words: str) -> None:

@@ -152,7 +152,7 @@ BAD = {
                            'then = { severity_floor = "critical" }\n', "[automation.0.then] severity_floor",
                            "'critical' is not one of SEV1"),
     "rule without condition": ('[[automation]]\nwhen = { path = "customer.plan_type" }\nthen = { label = "x" }\n',
-                               "[automation.0.when] equals", "needs `equals` or `is`"),
+                               "[automation.0.when] equals", "exactly one of `equals`, `in` or `is`"),
     "rule posts to a name": ('[[automation]]\nwhen = { path = "a", is = true }\nthen = { post_to = "billing" }\n',
                              "[automation.0.then] post_to", "not a Slack channel ID"),
     "automation not an array": ('[automation]\nwhen = 1\n', "[[automation]]", "array of tables"),
