@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -487,10 +488,15 @@ async def run(plan: Plan, config_path: Path, log_dir: Path, progress: Any,
             urls[app] = f"http://127.0.0.1:{port}/slack/events"
 
         bot_port = free_port()
+        # No webhook receiver here: the bot runs without [[webhooks]], which would refuse to start without their
+        # secrets and then send to the file's real URL.
+        bot_config = log_dir / "supportbot.toml"
+        bot_config.write_text(re.sub(r"^\[\[webhooks\]\][^\n]*\n(?:(?!\[)[^\n]*(?:\n|$))*", "",
+                                     config_path.read_text(), flags=re.MULTILINE))  # noqa: ASYNC240 - once, at set-up
         bot_env = child_env({
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url,
             "DATABASE_URL": f"sqlite+aiosqlite:///{log_dir / 'bench.db'}", "PORT": str(bot_port),
-            "SUPPORTBOT_CONFIG": str(config_path),
+            "SUPPORTBOT_CONFIG": str(bot_config),
         })
         profiler = ["-m", "cProfile", "-o", str(profile_bot)] if profile_bot else []
         bot_child = Child("ours", [python, *profiler, str(HERE / "run_bot.py")], bot_env, log_dir, app_cpus)

@@ -11,6 +11,8 @@ class Command(enum.StrEnum):
     TICKET = "/ticket"
     INCIDENT_STATUS = "/incident-status"
     CUSTOMER = "/customer"
+    RUNBOOK = "/runbook"
+    SUPPORT_REPORT = "/support-report"
 
 
 class Shortcut(enum.StrEnum):
@@ -26,6 +28,11 @@ class Callback(enum.StrEnum):
     SEVERITY_SUBMIT = "severity_submit"
     STATUS_SUBMIT = "status_submit"
     ESCALATION_SUBMIT = "escalation_submit"
+    RESOLVE_SUBMIT = "resolve_submit"
+    CSM_CALL_SUBMIT = "csm_call_submit"
+    SUMMARY_SUBMIT = "incident_summary_submit"
+    RUNBOOK_ENTRY_SUBMIT = "runbook_entry_submit"
+    FIX_DEPLOYED_SUBMIT = "fix_deployed_submit"
     NOT_ALLOWED = "not_allowed"
 
 
@@ -84,6 +91,26 @@ class EscalationField(enum.StrEnum):
     CUSTOMER_IMPACT = "esc_customer_impact"
 
 
+class ClosureField(enum.StrEnum):
+    """Block IDs of the resolve modal and the checklist's modals; each block's action ID is the same string."""
+
+    ROOT_CAUSE = "close_root_cause"
+    CONFIRMED = "close_confirmed"
+    NOVEL_PATH = "close_novel_path"
+    JIRA_KEY = "close_jira_key"
+    SENTRY_ID = "close_sentry_id"
+    NOTE = "close_note"
+    CSM = "close_csm"
+    CALL_AT = "close_call_at"
+    SUMMARY = "close_summary"
+    RUNBOOK_TITLE = "close_runbook_title"
+    RUNBOOK_KEYWORDS = "close_runbook_keywords"
+    RUNBOOK_STEPS = "close_runbook_steps"
+    RELEASE_TAG = "fix_release_tag"
+    IN_PRODUCTION = "fix_in_production"
+    VISIBLE_AT = "fix_visible_at"
+
+
 class Action(enum.StrEnum):
     """Action IDs of the buttons on ticket cards and in incident channels."""
 
@@ -100,3 +127,6 @@ class Action(enum.StrEnum):
     CUSTOMER_SHOW = "ticket_customer"
     CUSTOMER_RETRY = "customer_try_again"
     CUSTOMER_ACTION = "customer_action"
+    RESOLVE = "ticket_resolve"
+    CLOSURE_ITEM = "closure_item"
+    FIX_DEPLOYED = "ticket_fix_deployed"

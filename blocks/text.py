@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 Block = dict[str, Any]
 
@@ -169,3 +170,9 @@ def usergroup(group_id: str) -> str:
 def channel(channel_id: str) -> str:
     """A link to the Slack channel."""
     return f"<#{channel_id}>"
+
+
+def customer_time(moment: datetime, zone: str) -> str:
+    """The moment as the customer reads it: local day, time and zone name."""
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local:%A %d %B at %H:%M} {local.tzname()} ({zone})"

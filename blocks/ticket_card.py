@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from blocks.closure import checklist
 from blocks.escalation import home_section, jira_text, standing
 from blocks.ids import Action
+from blocks.runbook import card_section as runbook_card_section
 from blocks.text import (
     Block,
     actions,
@@ -16,6 +17,7 @@ from blocks.text import (
     channel,
     context,
     countdown,
+    customer_time,
     divider,
     escape,
     fields,
@@ -29,7 +31,7 @@ from blocks.text import (
 from blocks.text import (
     actor as actor_text,
 )
-from bot.domain import Escalation, EscalationState, Severity, Ticket
+from bot.domain import Closure, Escalation, EscalationState, Severity, Ticket
 
 SEVERITY_MARK = {Severity.SEV1: "🔴", Severity.SEV2: "🟠", Severity.SEV3: "🟡", Severity.SEV4: "⚪"}
 
@@ -59,7 +61,8 @@ def _link(url: str | None) -> str | None:
 
 def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None = None,
                 incident_status: str | None = None, escalation: Escalation | None = None,
-                diagnostic_links: Sequence[tuple[str, str]] = (), related: Sequence[int] = ()) -> list[Block]:
+                diagnostic_links: Sequence[tuple[str, str]] = (), related: Sequence[int] = (),
+                closure: Closure | None = None, runbook_matches: Sequence[tuple[str, str]] = ()) -> list[Block]:
     """The ticket card: the report, first-response state, incident channel, escalation, links and buttons."""
     env = ticket.environment
     blocks: list[Block] = [
@@ -114,11 +117,23 @@ def ticket_card(ticket: Ticket, *, now: datetime, incident_channel: str | None =
     shown = [s for name, url in diagnostic_links if (s := link(url, name))]
     if shown:
         blocks.append(context("Diagnostics: " + " · ".join(shown)))
+    if runbook_matches:  # the runbook entries matching the report (title, one-line hint): Tier 1 looks here first
+        blocks.append(runbook_card_section(runbook_matches))
+    if closure is not None:
+        blocks += checklist(closure, now=now)
     buttons = []
+    if closure is not None and closure.closed_at is not None:
+        # A closed ticket offers only a look at the customer: nothing about it is left to change.
+        blocks.append(actions(button("Customer", Action.CUSTOMER_SHOW, str(ticket.number)),
+                              block_id=f"ticket_actions_{ticket.number}"))
+        return blocks
     if not ticket.first_response_at:
         buttons.append(button("First response sent", Action.FIRST_RESPONSE, str(ticket.number), style="primary"))
     buttons.append(button("Change severity", Action.CHANGE_SEVERITY, str(ticket.number)))
     buttons.append(button("Customer", Action.CUSTOMER_SHOW, str(ticket.number)))
+    if closure is None:
+        buttons.append(button("Fix deployed", Action.FIX_DEPLOYED, str(ticket.number)))
+        buttons.append(button("Resolve", Action.RESOLVE, str(ticket.number)))
     if escalation is None or escalation.state is EscalationState.HANDED_BACK:
         buttons.append(button("Escalate to engineering", Action.ESCALATE, str(ticket.number)))
     blocks.append(actions(*buttons, block_id=f"ticket_actions_{ticket.number}"))
@@ -154,12 +169,6 @@ def automation_note(ticket: Ticket, labels: tuple[str, ...]) -> str:
     tags = f" ({', '.join(escape(label) for label in labels)})" if labels else ""
     return (f"🏷 {ticket.severity} ticket #{ticket.number}{tags}: {escape(ticket.summary)}. An automation rule "
             f"sends it here as well; see {where}.")
-
-
-def customer_time(moment: datetime, zone: str) -> str:
-    """The moment as the customer reads it: local day, time and zone name."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{local:%A %d %B at %H:%M} {local.tzname()} ({zone})"
 
 
 def first_touch_draft(ticket: Ticket, *, next_update: datetime, zone: str) -> str:

@@ -14,6 +14,8 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.closure.service import ClosureService
+from bot.closure.timers import ClosureTimers
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.log_policy import keep_payloads_out_of_logs
@@ -44,15 +46,22 @@ from bot.integrations.pagerduty import PagerDuty
 from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
 from bot.paging.service import Sev2Pager
 from bot.paging.timers import PagingTimers
+from bot.runbook.service import RunbookService
 from bot.ticket_card.service import TicketCard
 from bot.tickets.announce import Announcer
 from bot.tickets.from_message import MessageTickets, SourceThread
 from bot.tickets.service import TicketService
 from bot.tickets.timers import FirstResponseTimers
+from bot.trends.service import ReportService
+from bot.trends.spikes import SpikeWatch
+from bot.webhooks.delivery import WebhookDelivery
+from handlers import closure as closure_handlers
 from handlers import customers, escalation, home, incidents, message_tickets, tickets
 from handlers import errors as error_handlers
 from handlers import helpscout as helpscout_sidebar
 from handlers import jira as jira_webhook
+from handlers import runbook as runbook_handlers
+from handlers import trends as trends_handlers
 from handlers.errors import IN_FLIGHT
 from storage.db import create_engine, create_sessionmaker, is_sqlite, refusal_reason
 from storage.migrate import upgrade_to_head
@@ -117,6 +126,10 @@ class SupportBot:
                                      incidents=self.incidents, pager=pager, announcer=announcer,
                                      customers=self.customers)
         self.status_site = StatusSite(sessions=sessions, clock=clock)
+        self.runbook = RunbookService(sessions=sessions, clock=clock, directory=directory,
+                                      agents_group=config.slack.support_agents)
+        self.closure = ClosureService(config=config, sessions=sessions, directory=directory, clock=clock, card=card)
+        self.closure.runbook = self.runbook.add_entry  # a novel path at closure becomes a runbook entry
         self.team_pagers = TeamPagers(routing_keys={t.name: env.routing_key_for(t.name) for t in config.teams},
                                       events_url=env.pagerduty_events_url)
         self.jira = Jira(base_url=env.jira_base_url, email=env.jira_email or "", api_token=env.jira_api_token or "") \
@@ -137,12 +150,24 @@ class SupportBot:
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
                        background=background).register(self.timers)
         EscalationTimers(ladder=ladder, delivery=delivery, background=background).register(self.timers)
+        ClosureTimers(closure=self.closure, background=background).register(self.timers)
         # One-time effects a stopped process left (the card, its notes, the SEV2 page, the kickoff): at every tick.
         recovery = EffectRecovery(sessions=sessions, clock=clock, background=background)
         recovery.on("ticket", announcer.resume)
         recovery.on("incident", channel.resume_kickoff)
         recovery.on("escalation", delivery.resume)
         self.timers.sweep(recovery.sweep)
+        # Trends: the monthly report, and a spike check at every tick (each spike alerted once, via `once`).
+        self.reports = ReportService(config=config, sessions=sessions, slack=slack, directory=directory, clock=clock)
+        self.spikes = SpikeWatch(config=config, sessions=sessions, slack=slack, clock=clock, once=once)
+        self.timers.sweep(self.spikes.check)
+        # Activity webhooks: every audit event from here on is queued in its own transaction; each tick sends.
+        self.webhooks = WebhookDelivery(
+            sessions=sessions, clock=clock, background=background, urls=[hook.url for hook in config.webhooks],
+            secrets={hook.url: env.webhook_secrets[hook.secret_env] for hook in config.webhooks
+                     if hook.secret_env and hook.secret_env in env.webhook_secrets},
+            lease=config.scheduler_lease)
+        self.timers.sweep(self.webhooks.sweep)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -169,6 +194,9 @@ class SupportBot:
         """What listeners receive by name in Bolt's context."""
         return {"tickets": self.tickets, "incidents": self.incidents, "cadence": self.cadence, "clock": self.clock,
                 "escalations": self.escalations, "relay": self.relay, "customers": self.customers,
+                "closure": self.closure,
+                "runbook": self.runbook,
+                "reports": self.reports,
                 "message_tickets": self.message_tickets, IN_FLIGHT: self._in_flight}
 
     def _build_bolt(self) -> AsyncApp:
@@ -185,9 +213,11 @@ class SupportBot:
 
             app.use(provide_services)
         app.error(error_handlers.show_error)
-        for surface in (tickets, home, incidents, escalation, customers):
+        for surface in (tickets, home, incidents, escalation, customers, closure_handlers):
             surface.register(app)
         message_tickets.register(app)
+        trends_handlers.register(app)
+        runbook_handlers.register(app)
         return app
 
     async def connect_socket_mode(self) -> Any:
@@ -256,6 +286,7 @@ class SupportBot:
             await self.jira.close()
         if self.customer_connection is not None:
             await self.customer_connection.close()
+        await self.webhooks.close()
         if isinstance(self.status_page, Statuspage):
             await self.status_page.close()
         if self._http is not None:

@@ -1,4 +1,4 @@
-"""`supportbot run | migrate | check-config | route | demo`."""
+"""`supportbot run | migrate | check-config | route | webhooks status | demo`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def _settings(config_path: str | None = None) -> Settings:
     env = EnvSettings.from_environ()
     config = load_config(config_path or env.config_path)
     env = env.with_team_routing_keys((team.name, team.pagerduty_routing_key_env) for team in config.teams)
+    env = env.with_webhook_secrets((hook.url, hook.secret_env) for hook in config.webhooks)
     return Settings(config=config, env=env)
 
 
@@ -93,6 +94,29 @@ async def _migrate() -> None:
         await engine.dispose()
 
 
+async def _report(month_text: str, out: str) -> list[str]:
+    """Writes the month's report files (report.md, chart.png, tickets.csv) into `out`, from $DATABASE_URL."""
+    from pathlib import Path
+
+    from bot.core.clock import SystemClock
+    from bot.trend_figures import Month
+    from bot.trends.service import build_report, report_month, write_report
+    from storage.db import create_engine, create_sessionmaker, is_sqlite
+    from storage.migrate import upgrade_to_head
+
+    clock = SystemClock()
+    month = report_month(month_text, now_month=Month.of(clock.now()))
+    env = EnvSettings.from_environ()
+    engine = create_engine(env.database_url)
+    try:
+        if is_sqlite(env.database_url):  # embedded: the schema is ours to keep current, as `run` does
+            await upgrade_to_head(engine)
+        files = await build_report(create_sessionmaker(engine), month, clock=clock)
+    finally:
+        await engine.dispose()
+    return [str(path) for path in write_report(files, Path(out))]
+
+
 def _severity(text: str) -> Severity:
     """A severity as typed on the command line, in any case ("sev2", "SEV2")."""
     try:
@@ -116,6 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     routing.add_argument("--component", help="the component the agent would pick in the escalation modal")
     routing.add_argument("--url", help="the URL or endpoint the customer reported")
     routing.add_argument("--config", help="the configuration file (default: $SUPPORTBOT_CONFIG or ./supportbot.toml)")
+    webhooks = commands.add_parser("webhooks", help="the activity webhooks' outbox")
+    webhooks.add_subparsers(dest="webhooks_command", required=True).add_parser(
+        "status", help="each webhook URL's backlog and last error, read from $DATABASE_URL (the bot not started)")
+    runbook = commands.add_parser("runbook", help="the runbook that /runbook and ticket cards search")
+    runbook_commands = runbook.add_subparsers(dest="runbook_command", required=True)
+    runbook_import = runbook_commands.add_parser(
+        "import", help="add or update runbook entries from a folder of Markdown pages (Notion, Confluence)")
+    runbook_import.add_argument("folder", help="the folder to import, e.g. runbook/ for the starter set")
+    report = commands.add_parser("report", help="write a month's support report (report.md, chart.png, tickets.csv)")
+    report.add_argument("month", nargs="?", default="", help="YYYY-MM (default: last month, UTC)")
+    report.add_argument("--out", required=True, help="the directory to write the three files into")
     demo = commands.add_parser("demo", help="run the bot against the local Slack sandbox and tell a story")
     demo.add_argument("--quiet-logs", action="store_true", default=True, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -156,6 +191,26 @@ def main(argv: list[str] | None = None) -> int:
             print("database is at the newest schema")
         elif args.command == "run":
             asyncio.run(_run())
+        elif args.command == "runbook":
+            from pathlib import Path
+
+            from bot.runbook.cli import import_runbook
+
+            return asyncio.run(import_runbook(Path(args.folder),
+                                              database_url=EnvSettings.from_environ().database_url))
+        elif args.command == "webhooks":
+            from bot.webhooks.status import status_lines
+
+            print("\n".join(asyncio.run(status_lines(EnvSettings.from_environ().database_url))))
+        elif args.command == "report":
+            from bot.trend_figures import BadMonth
+
+            try:
+                for path in asyncio.run(_report(args.month, args.out)):
+                    print(path)
+            except BadMonth as exc:
+                print(f"supportbot: {exc}", file=sys.stderr)
+                return 2
         elif args.command == "demo":
             from bot.sandbox.demo import run_demo
 

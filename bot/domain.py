@@ -89,10 +89,11 @@ class Category(enum.StrEnum):
 
 
 class TicketStatus(enum.StrEnum):
-    """Whether a ticket is still open or resolved."""
+    """Open; resolved with its closure checklist still open; or closed (every required item done)."""
 
     OPEN = "open"
     RESOLVED = "resolved"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -365,3 +366,69 @@ class Escalation:
     rung: int = 0  # how many rungs of the ladder have fired
     repaged_at: datetime | None = None
     manager_called_at: datetime | None = None
+
+
+class ClosureItem(enum.StrEnum):
+    """What closing a ticket takes; which items are required depends on the plan and the ticket's history."""
+
+    CUSTOMER_CONFIRMED = "customer_confirmed"
+    ROOT_CAUSE = "root_cause"
+    ESCALATION_IDS = "escalation_ids"
+    CSM_CALL = "csm_call"
+    INCIDENT_SUMMARY = "incident_summary"
+    RUNBOOK_ENTRY = "runbook_entry"
+
+    @property
+    def label(self) -> str:
+        """The item as the checklist names it."""
+        return CLOSURE_LABELS[self]
+
+
+CLOSURE_LABELS = {
+    ClosureItem.CUSTOMER_CONFIRMED: "The customer retried the original steps and confirmed the fix",
+    ClosureItem.ROOT_CAUSE: "Root-cause category",
+    ClosureItem.ESCALATION_IDS: "Jira and Sentry IDs in the closing note",
+    ClosureItem.CSM_CALL: "CSM looped in, 15-minute call scheduled within one business day",
+    ClosureItem.INCIDENT_SUMMARY: "Written incident summary (impact, root cause, remediation) before the call",
+    ClosureItem.RUNBOOK_ENTRY: "Runbook entry with the symptom keywords",
+}
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A resolved ticket's checklist: what is required, what is done (with its value), reminders sent."""
+
+    ticket_number: int
+    resolved_at: datetime
+    resolved_by: str
+    required: tuple[ClosureItem, ...]
+    done: Mapping[ClosureItem, str] = field(default_factory=dict)
+    customer_reminders: int = 0
+    closed_at: datetime | None = None
+    call_at: datetime | None = None
+
+    @property
+    def remaining(self) -> tuple[ClosureItem, ...]:
+        """The required items not done yet, in checklist order."""
+        return tuple(item for item in self.required if item not in self.done)
+
+
+@dataclass(frozen=True)
+class RunbookEntry:
+    """One runbook entry: what it is called, the symptoms it is for, what to do, and a workaround when one is
+    documented for this symptom (None otherwise: the bot never invents one)."""
+
+    slug: str
+    title: str
+    symptoms: str
+    steps: str
+    workaround: str | None = None
+    source: str | None = None  # the file it was imported from, for the import summary and for people
+
+
+@dataclass(frozen=True)
+class RunbookMatch:
+    """A runbook entry found by a search, best first; `rank` grows with relevance on both databases."""
+
+    entry: RunbookEntry
+    rank: float

@@ -291,3 +291,74 @@ class EscalationRow(Base):
     rung: Mapped[int] = mapped_column(Integer, default=0)
     repaged_at: Mapped[datetime | None]
     manager_called_at: Mapped[datetime | None]
+
+
+class ClosureRow(Base):
+    """A resolved ticket's closure: which items it requires (decided at resolution), reminders, when closed."""
+
+    __tablename__ = "closures"
+
+    ticket_number: Mapped[int] = mapped_column(ForeignKey("tickets.number"), primary_key=True)
+    resolved_at: Mapped[datetime]
+    resolved_by: Mapped[str] = mapped_column(String(32))
+    required: Mapped[str] = mapped_column(Text)  # the required items, one per line, in checklist order
+    customer_reminders: Mapped[int] = mapped_column(Integer, default=0)
+    call_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class ClosureItemRow(Base):
+    """One checklist item done: by whom, when, and what it records (the root cause, the summary, ...)."""
+
+    __tablename__ = "closure_items"
+
+    ticket_number: Mapped[int] = mapped_column(ForeignKey("tickets.number"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    done_by: Mapped[str] = mapped_column(String(32))
+    done_at: Mapped[datetime]
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class RunbookEntryRow(Base):
+    """A runbook entry imported from Markdown. Its full-text index is not a column here: an FTS5 table kept in
+    step by triggers on SQLite, a generated `tsvector` column on PostgreSQL (migration 0008)."""
+
+    __tablename__ = "runbook_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Re-importing the same page updates it: the slug (from the title unless the front matter names one).
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    symptoms: Mapped[str] = mapped_column(Text, default="")
+    steps: Mapped[str] = mapped_column(Text)
+    workaround: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class WebhookOutboxRow(Base):
+    """One audit event due at one `[[webhooks]]` URL: written in the event's own transaction, so an event is
+    never recorded without its deliveries (nor a delivery without its event); claimed with a lease, delivered at
+    least once, in order per (URL, ticket)."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (UniqueConstraint("event_id", "url", name="uq_webhook_outbox_event_url"),
+                      Index("ix_webhook_outbox_due", "delivered_at", "next_attempt_at"),
+                      Index("ix_webhook_outbox_stream", "url", "ticket_number", "delivered_at", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # What a receiver deduplicates by: the same for every URL the event goes to, never reused by a new event.
+    event_id: Mapped[str] = mapped_column(String(40))
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"))
+    url: Mapped[str] = mapped_column(Text)
+    ticket_number: Mapped[int | None] = mapped_column(ForeignKey("tickets.number"))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None]
+    # The latest failure, kept after a later success: `webhooks status` says what went wrong last, and when.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,6 +25,17 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-sandbox-token"
 # A Monday afternoon in New York: inside business hours, far from any DST change.
 START = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+# The contract's [[webhooks]] entry signs with this variable, and `supportbot run` and `check-config` refuse to
+# start without it: every `supportbot` process a test starts inherits it. In-process bots are given no webhook
+# secret, so their events stay queued in the outbox and nothing tries to reach the contract's bi.example.com.
+WEBHOOK_SECRET_ENV = "SUPPORTBOT_WEBHOOK_SECRET"
+os.environ.setdefault(WEBHOOK_SECRET_ENV, "test-webhook-secret")
+
+
+def without_webhooks(toml: str) -> str:
+    """A configuration's text without its [[webhooks]] tables: for `supportbot run` processes, which would
+    otherwise deliver to the contract's real-looking URL."""
+    return re.sub(r"^\[\[webhooks\]\][^\n]*\n(?:(?!\[)[^\n]*(?:\n|$))*", "", toml, flags=re.MULTILINE)
 
 
 @pytest.fixture

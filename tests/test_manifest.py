@@ -33,7 +33,10 @@ SCOPE_OF = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat
             "conversations_join": "channels:join", "auth_test": None,
             "usergroups_users_list": "usergroups:read", "users_info": "users:read",
             "users_lookupByEmail": "users:read.email",
-            "views_open": None, "views_update": None, "views_push": None, "views_publish": None}
+            "views_open": None, "views_update": None, "views_push": None, "views_publish": None,
+            # files_upload_v2 is files.getUploadURLExternal + the upload + files.completeUploadExternal.
+            "files_upload_v2": "files:write", "files_getUploadURLExternal": "files:write",
+            "files_completeUploadExternal": "files:write"}
 
 
 # Scopes Slack grants only together: users:read.email is refused at install without users:read.

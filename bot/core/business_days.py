@@ -19,7 +19,7 @@ class BusinessCalendar:
 
     def __init__(self, hours: BusinessHours) -> None:
         self._hours = hours
-        self._zone = ZoneInfo(hours.timezone)
+        self.zone = self._zone = ZoneInfo(hours.timezone)
         self._days = {_DAY_NAMES.index(d) for d in hours.days}
 
     @cached_property

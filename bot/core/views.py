@@ -12,7 +12,7 @@ def state_value(view: Mapping[str, Any], block_id: str) -> Any:
     action = view.get("state", {}).get("values", {}).get(block_id, {}).get(block_id)
     if not isinstance(action, Mapping):
         return None
-    for key in ("value", "selected_date_time"):
+    for key in ("value", "selected_date_time", "selected_user", "selected_date", "selected_time"):
         if key in action:
             return action[key]
     if "selected_option" in action:

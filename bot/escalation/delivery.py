@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import escalation as words
+from blocks.closure import fix_reminder
 from blocks.ticket_card import card_url
 from bot.core.clock import Clock
 from bot.core.config import BotConfig, Team
@@ -250,3 +251,7 @@ class EscalationDelivery:
                                  f"#{escalation.ticket_number}: {failure.detail}")
 
 
+
+    async def remind_fix(self, number: int) -> None:
+        """Under the card: acknowledged a business day ago, no fix or answer recorded."""
+        await self._card.say(number, fix_reminder(await self._card.get(number)))

@@ -14,17 +14,19 @@ from blocks import escalation as words
 from blocks.ids import EscalationField
 from blocks.refusals import agents_only
 from blocks.text import section
+from bot.core.business_days import BusinessCalendar
 from bot.core.clock import Clock
 from bot.core.config import BotConfig, Team
 from bot.core.errors import NotAllowed, SupportbotError
 from bot.core.slack import Directory
+from bot.core.timers import schedule
 from bot.domain import Escalation, EscalationState, JiraState, Ticket
 from bot.escalation.delivery import EscalationDelivery
 from bot.escalation.intake import EscalationForm, sentry_issue_of
 from bot.escalation.ladder import AcknowledgementLadder
 from bot.escalation.page import TeamPagers
 from bot.escalation.routing import Route, components, route
-from bot.escalation.timers import LadderRung
+from bot.escalation.timers import FixReminder, LadderRung
 from bot.integrations.jira import issue_key_of
 from bot.ticket_card.service import TicketCard
 from storage.repositories import audit, timers
@@ -75,6 +77,7 @@ class EscalationService:
         self._delivery = delivery
         self._ladder = ladder
         self._pagers = pagers
+        self._calendar = BusinessCalendar(config.business_hours)
 
     async def require_agent(self, user_id: str) -> None:
         """Raises NotAllowed unless the person is a support agent."""
@@ -180,6 +183,8 @@ class EscalationService:
                 return False
             await timers.cancel_timers(session, now=now, kinds=[LadderRung.kind],
                                        ticket_number=escalation.ticket_number)
+            await schedule(session, FixReminder(escalation.ticket_number, escalation.round),
+                           due_at=self._calendar.add_business_days(now, 1))
             await audit.append_audit_event(session, ticket_number=escalation.ticket_number,
                                            action="escalation_acknowledged", actor=by or f"jira:{name}", at=now,
                                            before=None, after={"round": escalation.round, "via": via,

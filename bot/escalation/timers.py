@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.timers import BadTimerKey, TicketTimerKey, fields, number
+from bot.domain import TicketStatus
+from storage.repositories import audit
+from storage.repositories import tickets as ticket_repo
 from storage.repositories.timers import DueTimer
 
 if TYPE_CHECKING:
@@ -63,6 +66,27 @@ class DeliveryRetry(TicketTimerKey):
         return cls(number(ticket), number(round_), step, number(attempt))
 
 
+@dataclass(frozen=True)
+class FixReminder(TicketTimerKey):
+    """One business day after engineering acknowledged round `round`: remind the agent unless a fix (or the
+    ticket's resolution) is recorded."""
+
+    kind: ClassVar[str] = "fix_reminder"
+    round: int
+
+    def encode(self) -> str:
+        """The key's text in the timers table."""
+        return f"ticket:{self.ticket}:fix_reminder:{self.round}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        """The key back from its text; raises BadTimerKey."""
+        ticket, what, round_ = fields(text, "ticket", 3)
+        if what != "fix_reminder":
+            raise BadTimerKey(f"{text!r} is not a fix reminder")
+        return cls(number(ticket), number(round_))
+
+
 class EscalationTimers:
     """Hands the ladder's rungs and the delivery retries to the scheduler; slow outside calls run beside the
     tick, so a slow PagerDuty never delays another deadline."""
@@ -77,6 +101,7 @@ class EscalationTimers:
         """Hands both kinds to the scheduler."""
         timers.on(LadderRung, self.fire_rung)
         timers.on(DeliveryRetry, self.fire_retry)
+        timers.on(FixReminder, self.fire_fix_reminder)
 
     async def fire_rung(self, session: AsyncSession, key: LadderRung, timer: DueTimer) -> None:
         """Climbs one rung in the timer's own transaction (so it counts once); its messages follow."""
@@ -89,3 +114,13 @@ class EscalationTimers:
         """Starts the retry beside the tick."""
         self._background.spawn_after_commit(session, functools.partial(self._delivery.retry, key),
                                             f"escalation retry {timer.key}")
+
+    async def fire_fix_reminder(self, session: AsyncSession, key: FixReminder, timer: DueTimer) -> None:
+        """Reminds the agent unless a fix was recorded or the ticket was resolved meanwhile."""
+        ticket = await ticket_repo.get_ticket(session, number=key.ticket)
+        if ticket is None or ticket.status is not TicketStatus.OPEN:
+            return
+        if await audit.has_event(session, ticket_number=key.ticket, action="fix_deployed"):
+            return
+        self._background.spawn_after_commit(session, functools.partial(self._delivery.remind_fix, key.ticket),
+                                            f"fix reminder {timer.key}")

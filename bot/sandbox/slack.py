@@ -54,6 +54,7 @@ class SlackSandbox(SlackApi, LocalServer):
         app = web.Application(handler_args={"max_line_size": 32 * 1024})
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/hooks/{key}", self._handle_response_url)
+        app.router.add_post("/upload/v1/{file_id}", self.handle_file_upload)  # files.getUploadURLExternal's URLs
         return app
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 from bot.sandbox.slack_chat import ChatMethods
 from bot.sandbox.slack_conversations import ConversationMethods
 from bot.sandbox.slack_directory import DirectoryMethods
+from bot.sandbox.slack_files import FileMethods
 from bot.sandbox.slack_history import HistoryMethods
 from bot.sandbox.slack_install import AppInstall
 from bot.sandbox.slack_response_urls import ResponseUrls
@@ -21,7 +22,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class SlackApi(ChatMethods, ViewMethods, ConversationMethods, HistoryMethods, DirectoryMethods, ResponseUrls,
-               AppInstall):
+               AppInstall, FileMethods):
     def method_table(self) -> dict[str, Handler]:
         # Bound methods, looked up on self, so a subclass overriding one (benchmarks do) is what gets called.
         return {
@@ -46,4 +47,6 @@ class SlackApi(ChatMethods, ViewMethods, ConversationMethods, HistoryMethods, Di
             "usergroups.users.list": self.usergroups_users_list,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
+            "files.getUploadURLExternal": self.files_get_upload_url_external,
+            "files.completeUploadExternal": self.files_complete_upload_external,
         }

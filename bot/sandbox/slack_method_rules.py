@@ -70,6 +70,9 @@ METHOD_RULES: dict[str, MethodRule] = {
     "users.info": MethodRule({ANY: "users:read"}, reads_json=False, booleans=frozenset({"include_locale"})),
     # users.lookupByEmail needs users:read.email (and, as with every users.* read, users:read beside it).
     "users.lookupByEmail": MethodRule({ANY: "users:read.email"}, reads_json=False),
+    # The upload flow (files.upload is retired): both need files:write; getUploadURLExternal consumes only a form.
+    "files.getUploadURLExternal": MethodRule({ANY: "files:write"}, reads_json=False),
+    "files.completeUploadExternal": MethodRule({ANY: "files:write"}),
     # Called with the app-level token, whose own connections:write is the permission, not a bot scope.
     "apps.connections.open": MethodRule(reads_json=False),
 }

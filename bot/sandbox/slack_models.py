@@ -101,6 +101,7 @@ class Message:
     user: str
     edits: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
+    files: list[dict[str, Any]] | None = None  # shared with files.completeUploadExternal
 
     def to_api(self, team_id: str, bot_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -119,6 +120,8 @@ class Message:
             body["edited"] = {"user": self.user, "ts": self.edits[-1]["edited_ts"]}
         if self.metadata is not None:
             body["metadata"] = self.metadata
+        if self.files is not None:
+            body["files"] = self.files
         return body
 
 

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import ticket_card as cards
+from blocks.runbook import card_match
 from blocks.text import section
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
@@ -19,12 +20,16 @@ from bot.core.once import OneTimeSteps
 from bot.core.slack_lookup import Mark, SlackLookup
 from bot.domain import Escalation, Ticket
 from bot.ticket_card.links import diagnostic_links
+from storage.repositories import closure as closure_repo
 from storage.repositories import escalations as escalation_repo
 from storage.repositories import incidents as incident_repo
+from storage.repositories import runbook as runbook_repo
 from storage.repositories import tickets as repo
 from storage.repositories.side_effects import Claim
 
 log = logging.getLogger(__name__)
+# The card names the few entries most likely to help; `/runbook` shows their steps.
+CARD_RUNBOOK = 3
 
 
 def card_key(ticket_number: int) -> str:
@@ -79,7 +84,8 @@ class TicketCard:
                 return found
             posted = await self._slack.chat_postMessage(
                 channel=channel, text=cards.card_fallback_text(ticket), unfurl_links=False,
-                blocks=cards.ticket_card(ticket, now=self._clock.now(), diagnostic_links=self._links(ticket)),
+                blocks=cards.ticket_card(ticket, now=self._clock.now(), diagnostic_links=self._links(ticket),
+                                         runbook_matches=await self._runbook(ticket)),
                 metadata=card_mark(number).metadata())
             return str(posted["ts"])
 
@@ -127,6 +133,7 @@ class TicketCard:
             ticket = await repo.get_ticket(session, number=number)
             badge = await incident_repo.incident_badge(session, ticket_number=number)
             escalation = await escalation_repo.latest_escalation(session, ticket_number=number)
+            closure = await closure_repo.closure_of(session, number=number)
             related = await escalation_repo.earlier_tickets_with_sentry_issue(
                 session, sentry_issue=escalation.sentry_issue, ticket_number=number) \
                 if escalation is not None and escalation.sentry_issue else []
@@ -135,12 +142,19 @@ class TicketCard:
         blocks = cards.ticket_card(ticket, now=self._clock.now(),
                                    incident_channel=badge.channel_id if badge else None,
                                    incident_status=badge.status if badge else None, escalation=escalation,
-                                   diagnostic_links=self._links(ticket, escalation), related=related)
+                                   diagnostic_links=self._links(ticket, escalation), related=related,
+                                   closure=closure, runbook_matches=await self._runbook(ticket))
         try:
             await self._slack.chat_update(channel=ticket.card_channel, ts=ticket.card_ts,
                                           text=cards.card_fallback_text(ticket), blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update the card of #%s: %s", number, exc.response.get("error"))
+
+    async def _runbook(self, ticket: Ticket) -> list[tuple[str, str]]:
+        """The runbook entries best matching the ticket's summary and what happened, as (title, hint)."""
+        async with self._sessions() as session:
+            found = await runbook_repo.search(session, f"{ticket.summary} {ticket.what_happened}", CARD_RUNBOOK)
+        return [card_match(match) for match in found]
 
     def _links(self, ticket: Ticket, escalation: Escalation | None = None) -> list[tuple[str, str]]:
         """The one-click diagnostics for the ticket's workspace, request and time (the escalation's, once

@@ -20,6 +20,7 @@ NEEDED_SCOPES: dict[str, str] = {
                          "not relayed, and the offer of a :ticket: reaction cannot read the message"),
     "users:read": "users:read.email is not granted without it",
     "users:read.email": "a Jira user who acknowledges an escalation is not named as their Slack user",
+    "files:write": "/support-report cannot attach its chart and CSV",
     "reactions:read": "a support agent's :ticket: reaction never offers to file a ticket from the message",
 }
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEventRow
+from storage.repositories import outbox
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,14 @@ async def append_audit_event(session: AsyncSession, *, ticket_number: int | None
                              at: datetime, before: Mapping[str, Any] | None = None,
                              after: Mapping[str, Any] | None = None) -> None:
     """Adds an entry to the append-only audit log in the caller's transaction."""
-    session.add(AuditEventRow(ticket_number=ticket_number, action=action, actor=actor, at=at,
-                              before=dict(before) if before is not None else None,
-                              after=dict(after) if after is not None else None))
+    row = AuditEventRow(ticket_number=ticket_number, action=action, actor=actor, at=at,
+                        before=dict(before) if before is not None else None,
+                        after=dict(after) if after is not None else None)
+    session.add(row)
     await session.flush()
+    # Its webhook deliveries in the same transaction: an event is never kept without them, nor sent without it.
+    await outbox.enqueue_event(session, audit_id=row.id, ticket_number=ticket_number, action=action, actor=actor,
+                               at=at, before=row.before, after=row.after)
 
 
 async def audit_trail(session: AsyncSession, *, ticket_number: int) -> list[AuditEvent]:
@@ -42,3 +47,10 @@ async def audit_trail(session: AsyncSession, *, ticket_number: int) -> list[Audi
         select(AuditEventRow).where(AuditEventRow.ticket_number == ticket_number).order_by(AuditEventRow.id))
     return [AuditEvent(id=r.id, ticket_number=r.ticket_number, action=r.action, actor=r.actor, at=r.at,
                        before=r.before, after=r.after) for r in rows]
+
+
+async def has_event(session: AsyncSession, *, ticket_number: int, action: str) -> bool:
+    """Whether the ticket's trail holds an event of this action."""
+    found = await session.scalar(select(AuditEventRow.id).where(AuditEventRow.ticket_number == ticket_number,
+                                                                AuditEventRow.action == action).limit(1))
+    return found is not None

@@ -142,3 +142,13 @@ async def status_updates(session: AsyncSession, *, incident_id: int) -> list[Sta
                                  .order_by(StatusUpdateRow.id))
     return [StatusUpdate(incident_id=r.incident_id, status=IncidentStatus(r.status), message=r.message,
                          posted_by=r.posted_by, posted_at=r.posted_at, reason=r.reason) for r in rows]
+
+
+async def status_updates_of_ticket(session: AsyncSession, *, ticket_number: int) -> list[StatusUpdate]:
+    """Every status update of every incident round of the ticket, oldest first (the summary's timeline)."""
+    rounds = (await session.scalars(select(IncidentRow.id).where(IncidentRow.ticket_number == ticket_number)
+                                    .order_by(IncidentRow.id))).all()
+    found: list[StatusUpdate] = []
+    for incident_id in rounds:
+        found += await status_updates(session, incident_id=incident_id)
+    return found

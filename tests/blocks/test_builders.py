@@ -310,6 +310,10 @@ def test_ticket_card_header_fields_and_buttons() -> None:
          "text": {"type": "plain_text", "text": "Change severity", "emoji": True}},
         {"type": "button", "action_id": "ticket_customer", "value": "42",
          "text": {"type": "plain_text", "text": "Customer", "emoji": True}},
+        {"type": "button", "action_id": "ticket_fix_deployed", "value": "42",
+         "text": {"type": "plain_text", "text": "Fix deployed", "emoji": True}},
+        {"type": "button", "action_id": "ticket_resolve", "value": "42",
+         "text": {"type": "plain_text", "text": "Resolve", "emoji": True}},
         {"type": "button", "action_id": "ticket_escalate", "value": "42",
          "text": {"type": "plain_text", "text": "Escalate to engineering", "emoji": True}}]}
     shown = texts(blocks)
@@ -326,7 +330,8 @@ def test_ticket_card_after_first_response_and_with_incident() -> None:
     blocks = cards.ticket_card(ticket, now=NOW + timedelta(hours=2), incident_channel="C0INC0042",
                                incident_status="identified")
     assert blocks[0]["text"]["text"].startswith("🔴 SEV1 · #42 ")
-    assert buttons(blocks) == [(Action.CHANGE_SEVERITY, "42"), (Action.CUSTOMER_SHOW, "42"), (Action.ESCALATE, "42")]
+    assert buttons(blocks) == [(Action.CHANGE_SEVERITY, "42"), (Action.CUSTOMER_SHOW, "42"),
+                               (Action.FIX_DEPLOYED, "42"), (Action.RESOLVE, "42"), (Action.ESCALATE, "42")]
     shown = texts(blocks)
     assert any(t.startswith("✅ First response sent by <@U0AGENT2> <!date^") for t in shown)
     assert "🚨 Incident channel <#C0INC0042> · status page: *Identified*" in shown

@@ -37,7 +37,7 @@ from bot.sandbox.slack_models import Message
 from bot.sandbox.slack_outages import UnreliableSlackSandbox
 from bot.sandbox.statuspage import StatuspageStandIn
 from bot.sandbox.workspace import file_ticket, populate, ticket_values
-from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET
+from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
 from tests.scenarios.conftest import ROUTING_KEY
 from tests.scenarios.test_process_restart import _free_port
 
@@ -111,7 +111,8 @@ class World:
 
 
 def _config(folder: Path) -> Path:
-    text = re.sub(r'tick = "[^"]+"', f'tick = "{int(TICK * 1000)}ms"\nlease = "{int(LEASE)}s"', CONTRACT.read_text())
+    text = re.sub(r'tick = "[^"]+"', f'tick = "{int(TICK * 1000)}ms"\nlease = "{int(LEASE)}s"',
+                  without_webhooks(CONTRACT.read_text()))
     path = folder / "supportbot.toml"
     path.write_text(text)
     return path

@@ -36,6 +36,8 @@ class EnvSettings:
     helpscout_secret: str | None = None
     # Each team's PagerDuty routing key, read from the variable its `pagerduty_routing_key_env` names.
     team_routing_keys: Mapping[str, str] = field(default_factory=dict)
+    # Each webhook's signing secret, by the name of the variable its `secret_env` names.
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # secrets must never reach a log line through repr()
         return "EnvSettings(<redacted>)"
@@ -96,6 +98,21 @@ class EnvSettings:
         env = os.environ if environ is None else environ
         keys = {team: env[name].strip() for team, name in teams if name and env.get(name, "").strip()}
         return replace(self, team_routing_keys=keys)
+
+    def with_webhook_secrets(self, webhooks: Iterable[tuple[str, str | None]],
+                             environ: Mapping[str, str] | None = None) -> EnvSettings:
+        """These settings with the secret of each (webhook URL, variable name); raises ConfigError naming the
+        variable when one is unset (or the webhook names none): every delivery is signed, never sent bare."""
+        env = os.environ if environ is None else environ
+        secrets: dict[str, str] = {}
+        for i, (url, name) in enumerate(webhooks):
+            if not name:
+                raise ConfigError(f"webhooks.{i}.secret_env", f"is required for {url}: every delivery is signed")
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigError(name, f"is not set; [[webhooks]] {url} signs every delivery with it")
+            secrets[name] = value
+        return replace(self, webhook_secrets=secrets)
 
     def routing_key_for(self, team: str) -> str | None:
         """The team's own routing key, else the default PAGERDUTY_ROUTING_KEY, else None (no paging)."""

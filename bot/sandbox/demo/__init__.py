@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import tempfile
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,20 +25,25 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.jira import JiraStandIn, JiraUser
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
+from bot.sandbox.webhook_receiver import WebhookReceiver
 from bot.sandbox.workspace import (
     AGENT,
     AGENT_2,
     COMMANDER,
     ENGINEER,
     GENERAL,
+    LEAD,
     escalate,
     escalation_values,
     file_ticket,
     populate,
     ticket_values,
 )
+from bot.trend_figures import Month
+from bot.trends.service import build_report, write_report
 
 CONFIG = Path(__file__).with_name("supportbot.toml")
+STARTER_RUNBOOK = Path(__file__).resolve().parents[3] / "runbook"
 SECRET = "demo-signing-secret"
 TOKEN = "xoxb-demo-token"
 ROUTING_KEY = "D3M0R0UT1NGKEY000000000000000001"
@@ -80,7 +86,19 @@ def _free_port() -> int:
 
 
 async def run_demo() -> int:
+    receiver = WebhookReceiver()
+    await receiver.start()
+    try:
+        return await _run(receiver)
+    finally:
+        await receiver.stop()
+
+
+async def _run(receiver: WebhookReceiver) -> int:
+    # The contract's [[webhooks]] entry, pointed at a local receiver that checks the signature.
     config = load_config(CONFIG)
+    config = replace(config, webhooks=tuple(replace(hook, url=receiver.url) for hook in config.webhooks))
+    secrets = {hook.secret_env: receiver.secret for hook in config.webhooks if hook.secret_env}
     clock = ManualClock()
     with tempfile.TemporaryDirectory(prefix="supportbot-demo-") as folder:
         async with SlackSandbox(bot_token=TOKEN) as sandbox, PagerDutyStandIn() as pagerduty, JiraStandIn() as jira, \
@@ -95,7 +113,8 @@ async def run_demo() -> int:
                               pagerduty_events_url=pagerduty.url, public_url=env_url,
                               team_routing_keys={"payments": PAYMENTS_KEY}, jira_base_url=jira.base_url,
                               jira_email=jira.email, jira_api_token=jira.api_token, jira_webhook_secret=JIRA_SECRET,
-                              customer_connection_url=customers.url, customer_connection_secret=customers.secret)
+                              customer_connection_url=customers.url, customer_connection_secret=customers.secret,
+                              webhook_secrets=secrets)
             bot = await SupportBot.create(Settings(config=config, env=env), clock=clock)
             await bot.start(host="127.0.0.1", port=port, scheduler=False)
             jira.register_webhook(f"{env_url}/jira/webhook", JIRA_SECRET)
@@ -104,6 +123,13 @@ async def run_demo() -> int:
                                        sandbox=sandbox) as slack:
                     story = Story(sandbox, clock)
                     await _tell(story, bot, slack, sandbox, pagerduty, env_url, jira, customers)
+                    await bot.timers.fire_due()  # the tick's sweep sends what the outbox holds
+                    await bot.background.settle(timeout=5)
+                    events = receiver.accepted_events()
+                    actions = sorted({str(e.get("action")) for e in events.values()})
+                    print(f"\n  Activity webhooks: {len(events)} signed events delivered to the local receiver "
+                          f"({', '.join(actions[:6])}, …)")
+                    print("\nThe end. Every message above went through the real bot over signed HTTP.")
             finally:
                 await bot.stop()
     return 0
@@ -179,8 +205,56 @@ async def _tell(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: Slac
     print("\n  PagerDuty, at the end:")
     for alert in pagerduty.alerts:
         print(f"    alert #{alert.number} `{alert.dedup_key}` ({alert.severity}): {alert.status}")
-    print("  The SEV2 alert stays open until its ticket is resolved, which a later capability adds.")
-    print("\nThe end. Every message above went through the real bot over signed HTTP.")
+    print("  The SEV2 alerts stay open until their tickets are resolved.")
+    await _closure_story(story, bot, slack, sandbox)
+
+
+
+async def _closure_story(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox) -> None:
+    number = 3
+    card = next(m for m in sandbox.history("C0TRIAGE01") if (m.metadata or {}).get("event_payload", {})
+                .get("ticket") == number)
+    story.chapter(f"Sam resolves #{number}: the Enterprise checklist opens on the card")
+    view = await _open_from(slack, sandbox, "ticket_resolve", card, AGENT_2.user_id)
+    await slack.submit_view(user_id=AGENT_2.user_id, view_id=view.id, values={
+        "Root-cause category": "Billing",
+        "Customer confirmation": ["The customer retried the original steps and confirmed the fix"]})
+    await _settle(sandbox, lambda: "Resolved, checklist open" in str(card.blocks))
+    for button_text, values in (("Schedule CSM call", {"CSM": LEAD.user_id,
+                                                       "Call time": int((story.clock.now() + timedelta(hours=3))
+                                                                        .timestamp())}),
+                                ("Write incident summary", {})):
+        action_id = next(e["action_id"] for b in card.blocks for e in b.get("elements", [])
+                         if e.get("type") == "button" and e["text"]["text"] == button_text)
+        view = await _open_from(slack, sandbox, action_id, card, AGENT_2.user_id)
+        await slack.submit_view(user_id=AGENT_2.user_id, view_id=view.id, values=values)
+        await _settle(sandbox, lambda t=button_text: t not in str(card.blocks))
+    await _settle(sandbox, lambda: "Closed" in str(card.blocks))
+    await asyncio.sleep(0.1)
+    story.show_slack()
+
+    story.chapter("Ava searches the runbook for an SSO problem")
+    await bot.runbook.import_folder(STARTER_RUNBOOK)
+    await slack.slash_command(user_id=AGENT.user_id, command="/runbook", text="SSO login fails after IdP rotation",
+                              channel_id=GENERAL)
+    await _settle(sandbox, lambda: any(e.user == AGENT.user_id and "runbook" in str(e.blocks).lower()
+                                       for e in sandbox.ephemerals))
+    story.show_slack()
+
+    story.chapter("The month's report, written beside the transcript")
+    month = Month.of(story.clock.now())
+    files = await build_report(bot.sessions, month, clock=story.clock)
+    written = write_report(files, Path("supportbot-demo-report"))
+    for path in written:
+        print(f"  wrote {path} ({path.stat().st_size} bytes)")
+    for line in files.markdown.splitlines()[:12]:
+        print(f"    {line}")
+
+
+async def _open_from(slack: SlackDriver, sandbox: SlackSandbox, action_id: str, message: Any, user_id: str) -> Any:
+    before = {v.id for v in sandbox.views.values()}
+    await slack.click(user_id=user_id, action_id=action_id, message=message)
+    return await _settle(sandbox, lambda: next((v for v in sandbox.views.values() if v.id not in before), None))
 
 
 async def _escalation(story: Story, bot: SupportBot, slack: SlackDriver, sandbox: SlackSandbox,

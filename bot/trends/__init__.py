@@ -1,0 +1,1 @@
+"""Trends: the monthly support report (`/support-report`, `supportbot report`) and spike alerts."""

@@ -1,0 +1,1 @@
+"""Activity webhooks: every audit event, signed, delivered at least once from the outbox, in order per ticket."""
