@@ -213,3 +213,11 @@ def fix_reminder(ticket: Ticket) -> str:
     """In the card's thread: acknowledged by engineering a business day ago, and no fix or answer yet."""
     return (f"⏰ {user(ticket.filed_by)} engineering acknowledged #{ticket.number} a business day ago and no fix "
             "or answer is recorded: ask the engineer where it stands, and update the customer.")
+
+
+def incident_resolved_prompt(ticket_number: int) -> list[Block]:
+    """Under the card when its incident is resolved: the ticket goes on to its closure checklist."""
+    return [section(f"✅ The incident of #{ticket_number} is resolved. Press *Resolve* to open the ticket's closure "
+                    "checklist (root cause, the customer's confirmation, and what the plan requires)."),
+            actions(button("Resolve", Action.RESOLVE, str(ticket_number), style="primary"),
+                    block_id=f"closure_prompt_{ticket_number}")]

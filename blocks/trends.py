@@ -12,8 +12,8 @@ from bot.trend_figures import Attainment, Month, MonthFigures, MonthReport, Spik
 REPORT_COMMAND = "/support-report"
 WEEK_LABEL = "Days of the month"
 COUNT_LABEL = "Tickets"
-ROOT_CAUSE_NOTE = ("Root cause is the ticket's category chosen at intake for now: the closure's root cause is "
-                   "not recorded yet, so the category is the fallback.")
+ROOT_CAUSE_NOTE = ("Root cause is the category recorded when the ticket was resolved; for tickets not resolved "
+                   "yet, the category chosen at intake.")
 RESOLVE_NOTE = ("Time to resolve: tickets filed this month whose status is resolved, from filing to the latest "
                 "resolution (for a SEV1 the incident's resolved time, otherwise the audit log's resolution event).")
 ACK_NOTE = "Time to acknowledge: escalations made this month, from escalation to acknowledgement."

@@ -7,11 +7,13 @@ import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.closure.service import ClosureService
@@ -77,6 +79,65 @@ STOP_SECONDS = 8.0
 STOP_UNWIND_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class EscalationParts:
+    """The escalation workflow's parts, built together."""
+
+    pagers: TeamPagers
+    jira: Jira | None
+    delivery: EscalationDelivery
+    ladder: AcknowledgementLadder
+    service: EscalationService
+    jira_sync: JiraSync
+
+
+def build_escalation(settings: Settings, *, sessions: async_sessionmaker[AsyncSession], slack: AsyncWebClient,
+                     clock: Clock, once: OneTimeSteps, lookup: SlackLookup, card: TicketCard,
+                     directory: Directory) -> EscalationParts:
+    """Team pagers, Jira, delivery, the ladder, the service and Jira's webhook, leaf-first."""
+    env, config = settings.env, settings.config
+    pagers = TeamPagers(routing_keys={t.name: env.routing_key_for(t.name) for t in config.teams},
+                        events_url=env.pagerduty_events_url)
+    jira = Jira(base_url=env.jira_base_url, email=env.jira_email or "", api_token=env.jira_api_token or "") \
+        if env.jira_base_url else None
+    delivery = EscalationDelivery(config=config, sessions=sessions, slack=slack, clock=clock, once=once,
+                                  lookup=lookup, card=card, pagers=pagers, jira=jira)
+    ladder = AcknowledgementLadder(config=config, clock=clock, once=once)
+    service = EscalationService(config=config, sessions=sessions, directory=directory, clock=clock, card=card,
+                                delivery=delivery, ladder=ladder, pagers=pagers)
+    jira_sync = JiraSync(config=config, secret=env.jira_webhook_secret, sessions=sessions, slack=slack, once=once,
+                         escalations=service, delivery=delivery)
+    return EscalationParts(pagers, jira, delivery, ladder, service, jira_sync)
+
+
+def status_page_for(settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> StatusPublisher:
+    """Atlassian Statuspage when its key and page are set, else the built-in page."""
+    env = settings.env
+    if env.statuspage_api_key and env.statuspage_page_id:
+        return Statuspage(api_url=env.statuspage_api_url, api_key=env.statuspage_api_key,
+                          page_id=env.statuspage_page_id)
+    return BuiltinStatusPage(sessions=sessions, clock=clock, public_url=env.public_url)
+
+
+async def connect_socket_mode(bolt: AsyncApp, app_token: str | None) -> Any:
+    """Connects the Bolt app to Slack over Socket Mode; the handler, for `close_async()`."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(bolt, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    return handler
+
+
+async def database_problem(sessions: async_sessionmaker[AsyncSession], clock: Clock) -> str | None:
+    """None while the database takes a write; otherwise what is wrong, in words ("disk full")."""
+    try:
+        async with sessions.begin() as session:
+            await health.record_heartbeat(session, now=clock.now())
+        return None
+    except Exception as exc:  # any failure means unhealthy; the reason is said, never raised
+        return refusal_reason(exc) or f"the database did not answer ({type(exc).__name__})"
+
+
 class SupportBot:
     """The composition root: builds every part leaf-first, once. Build with `create()`, serve with `start()`,
     end with `stop()`."""
@@ -97,7 +158,7 @@ class SupportBot:
         self.pagerduty = pagerduty = PagerDuty(routing_key=env.pagerduty_routing_key,
                                                events_url=env.pagerduty_events_url) \
             if env.pagerduty_routing_key else None
-        self.status_page = status_page = self._status_page(settings, sessions, clock)
+        self.status_page = status_page = status_page_for(settings, sessions, clock)
 
         once = OneTimeSteps(sessions=sessions, clock=clock, lease=config.scheduler_lease)
         lookup = SlackLookup(slack)
@@ -130,17 +191,10 @@ class SupportBot:
                                       agents_group=config.slack.support_agents)
         self.closure = ClosureService(config=config, sessions=sessions, directory=directory, clock=clock, card=card)
         self.closure.runbook = self.runbook.add_entry  # a novel path at closure becomes a runbook entry
-        self.team_pagers = TeamPagers(routing_keys={t.name: env.routing_key_for(t.name) for t in config.teams},
-                                      events_url=env.pagerduty_events_url)
-        self.jira = Jira(base_url=env.jira_base_url, email=env.jira_email or "", api_token=env.jira_api_token or "") \
-            if env.jira_base_url else None
-        delivery = EscalationDelivery(config=config, sessions=sessions, slack=slack, clock=clock, once=once,
-                                      lookup=lookup, card=card, pagers=self.team_pagers, jira=self.jira)
-        ladder = AcknowledgementLadder(config=config, clock=clock, once=once)
-        self.escalations = EscalationService(config=config, sessions=sessions, directory=directory, clock=clock,
-                                             card=card, delivery=delivery, ladder=ladder, pagers=self.team_pagers)
-        self.jira_sync = JiraSync(config=config, secret=env.jira_webhook_secret, sessions=sessions, slack=slack,
-                                  once=once, escalations=self.escalations, delivery=delivery)
+        escalation = build_escalation(settings, sessions=sessions, slack=slack, clock=clock, once=once,
+                                      lookup=lookup, card=card, directory=directory)
+        self.team_pagers, self.jira, self.escalations = escalation.pagers, escalation.jira, escalation.service
+        self.jira_sync, delivery, ladder = escalation.jira_sync, escalation.delivery, escalation.ladder
         self.relay = ThreadRelay(sessions=sessions, slack=slack, once=once)
         self.helpscout = HelpScoutSidebar(secret=env.helpscout_secret, customers=self.customers)
 
@@ -149,7 +203,7 @@ class SupportBot:
         PagingTimers(pager=pager, background=background).register(self.timers)
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
                        background=background).register(self.timers)
-        EscalationTimers(ladder=ladder, delivery=delivery, background=background).register(self.timers)
+        EscalationTimers(ladder=ladder, delivery=delivery, card=card, background=background).register(self.timers)
         ClosureTimers(closure=self.closure, background=background).register(self.timers)
         # One-time effects a stopped process left (the card, its notes, the SEV2 page, the kickoff): at every tick.
         recovery = EffectRecovery(sessions=sessions, clock=clock, background=background)
@@ -162,11 +216,7 @@ class SupportBot:
         self.spikes = SpikeWatch(config=config, sessions=sessions, slack=slack, clock=clock, once=once)
         self.timers.sweep(self.spikes.check)
         # Activity webhooks: every audit event from here on is queued in its own transaction; each tick sends.
-        self.webhooks = WebhookDelivery(
-            sessions=sessions, clock=clock, background=background, urls=[hook.url for hook in config.webhooks],
-            secrets={hook.url: env.webhook_secrets[hook.secret_env] for hook in config.webhooks
-                     if hook.secret_env and hook.secret_env in env.webhook_secrets},
-            lease=config.scheduler_lease)
+        self.webhooks = WebhookDelivery.from_settings(settings, sessions=sessions, clock=clock, background=background)
         self.timers.sweep(self.webhooks.sweep)
         self.bolt = self._build_bolt()
         self._runner: web.AppRunner | None = None
@@ -181,14 +231,6 @@ class SupportBot:
         if migrate if migrate is not None else is_sqlite(settings.env.database_url):
             await upgrade_to_head(engine)
         return cls(settings, clock=clock or SystemClock(), engine=engine, http=aiohttp.ClientSession())
-
-    @staticmethod
-    def _status_page(settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> StatusPublisher:
-        env = settings.env
-        if env.statuspage_api_key and env.statuspage_page_id:
-            return Statuspage(api_url=env.statuspage_api_url, api_key=env.statuspage_api_key,
-                              page_id=env.statuspage_page_id)
-        return BuiltinStatusPage(sessions=sessions, clock=clock, public_url=env.public_url)
 
     def services(self) -> dict[str, Any]:
         """What listeners receive by name in Bolt's context."""
@@ -222,20 +264,11 @@ class SupportBot:
 
     async def connect_socket_mode(self) -> Any:
         """Connects to Slack over Socket Mode (SLACK_APP_TOKEN); returns the handler, for `close_async()`."""
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(self.bolt, self.settings.env.slack_app_token)
-        await handler.connect_async()  # type: ignore[no-untyped-call]
-        return handler
+        return await connect_socket_mode(self.bolt, self.settings.env.slack_app_token)
 
     async def health_problem(self) -> str | None:
         """None while the database takes a write; otherwise what is wrong, in words ("disk full")."""
-        try:
-            async with self.sessions.begin() as session:
-                await health.record_heartbeat(session, now=self.clock.now())
-            return None
-        except Exception as exc:  # any failure means unhealthy; the reason is said, never raised
-            return refusal_reason(exc) or f"the database did not answer ({type(exc).__name__})"
+        return await database_problem(self.sessions, self.clock)
 
     def web_app(self) -> web.Application:
         """The HTTP app: signed Slack events, the health check and the built-in status page."""

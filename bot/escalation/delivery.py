@@ -14,7 +14,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from blocks import escalation as words
-from blocks.closure import fix_reminder
 from blocks.ticket_card import card_url
 from bot.core.clock import Clock
 from bot.core.config import BotConfig, Team
@@ -61,14 +60,10 @@ class EscalationDelivery:
         self._lookup = lookup
         self._card = card
         self._pagers = pagers
-        self._jira = jira
+        self._jira = self.jira = jira  # set when JIRA_BASE_URL (and its credentials) are
         self._rungs = RungMessages(config=config, sessions=sessions, slack=slack, once=once, lookup=lookup,
                                    pagers=pagers)
 
-    @property
-    def jira(self) -> Jira | None:
-        """The Jira client, when JIRA_BASE_URL (and its credentials) are set."""
-        return self._jira
 
     def team(self, name: str) -> Team:
         """The configured team by name."""
@@ -249,9 +244,3 @@ class EscalationDelivery:
         if step == "jira" and not failure.retryable:
             await self._card.say(escalation.ticket_number, f"Jira refused to create the issue for "
                                  f"#{escalation.ticket_number}: {failure.detail}")
-
-
-
-    async def remind_fix(self, number: int) -> None:
-        """Under the card: acknowledged a business day ago, no fix or answer recorded."""
-        await self._card.say(number, fix_reminder(await self._card.get(number)))

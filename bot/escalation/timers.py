@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from blocks.closure import fix_reminder
 from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.timers import BadTimerKey, TicketTimerKey, fields, number
 from bot.domain import TicketStatus
@@ -19,6 +20,7 @@ from storage.repositories.timers import DueTimer
 if TYPE_CHECKING:
     from bot.escalation.delivery import EscalationDelivery
     from bot.escalation.ladder import AcknowledgementLadder
+    from bot.ticket_card.service import TicketCard
 
 STEPS = ("post", "page", "jira")
 
@@ -91,10 +93,11 @@ class EscalationTimers:
     """Hands the ladder's rungs and the delivery retries to the scheduler; slow outside calls run beside the
     tick, so a slow PagerDuty never delays another deadline."""
 
-    def __init__(self, *, ladder: AcknowledgementLadder, delivery: EscalationDelivery,
+    def __init__(self, *, ladder: AcknowledgementLadder, delivery: EscalationDelivery, card: TicketCard,
                  background: BackgroundWork) -> None:
         self._ladder = ladder
         self._delivery = delivery
+        self._card = card
         self._background = background
 
     def register(self, timers: TimerService) -> None:
@@ -122,5 +125,6 @@ class EscalationTimers:
             return
         if await audit.has_event(session, ticket_number=key.ticket, action="fix_deployed"):
             return
-        self._background.spawn_after_commit(session, functools.partial(self._delivery.remind_fix, key.ticket),
+        text = fix_reminder(ticket)
+        self._background.spawn_after_commit(session, functools.partial(self._card.say, key.ticket, text),
                                             f"fix reminder {timer.key}")

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from blocks import closure as closure_words
 from blocks import incident as blocks
 from blocks.ids import StatusField
 from blocks.incident import STATUS_TEXT_MAX
@@ -196,6 +197,8 @@ class StatusCadence:
             await audit.append_audit_event(session, ticket_number=incident.ticket_number, action="closure_pending",
                                            actor="supportbot", at=self._clock.now(), before=None,
                                            after={"incident": incident.id, "page": note})
+        await self._card.say(incident.ticket_number, "Incident resolved: open the closure checklist",
+                             closure_words.incident_resolved_prompt(incident.ticket_number))
 
     async def remind(self, session: AsyncSession, incident_id: int, *, due_at: datetime) -> None:
         """Reminds the commander if the page has been quiet for a cadence, and schedules the next reminder."""

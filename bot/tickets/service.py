@@ -27,6 +27,7 @@ from bot.paging.service import Sev2Pager
 from bot.ticket_card.service import TicketCard
 from bot.tickets.announce import Announcer
 from bot.tickets.classification import reclassify
+from bot.tickets.customer_check import record_check
 from bot.tickets.filing import ticket_draft
 from bot.tickets.intake import TicketForm
 from bot.tickets.sla import first_response
@@ -171,30 +172,7 @@ class TicketService:
         if self._customers is None or not self._customers.configured or ticket.requester_verification:
             return ticket, None
         check = await check_at_filing(self._customers, ticket)
-        automation = check.automation
-        plan = automation.plan_tier if automation.plan_tier not in (None, ticket.plan_tier) else None
-        due = first_response(self.config, plan=plan, filed_at=ticket.filed_at) if plan is not None else None
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            updated = await repo.record_customer_check(
-                session, number=ticket.number, verification=check.verification.state,
-                share_restricted=check.verification.sensitive,
-                labels=tuple(dict.fromkeys(ticket.labels + automation.labels)), plan_tier=plan,
-                first_response_due=due.due if due else None)
-            if due is not None:  # the plan an automation rule set decides the first-response deadline
-                await timers.cancel_timers(session, now=now, kinds=FIRST_RESPONSE_KINDS, ticket_number=ticket.number)
-                await schedule(session, FirstResponseReminder(ticket.number), due_at=due.remind_at)
-                await schedule(session, FirstResponseBreach(ticket.number), due_at=due.due)
-            await audit.append_audit_event(session, ticket_number=ticket.number, action="customer_checked",
-                                           actor="supportbot", at=now, before=None,
-                                           after={"verification": check.verification.state,
-                                                  "share_restricted": check.verification.sensitive,
-                                                  "unavailable": check.reason})
-            if automation.matched:
-                await audit.append_audit_event(session, ticket_number=ticket.number, action="automation_applied",
-                                               actor="supportbot", at=now, before=None,
-                                               after=automation.audit_view())
-        return updated or ticket, check
+        return await record_check(self._sessions, self.config, ticket, check, now=self._clock.now()), check
 
     async def _apply_automation(self, ticket: Ticket, check: FilingCheck) -> None:
         """After the card: the channels rules post to, then a severity floor (SEV1 opens the incident)."""

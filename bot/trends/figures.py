@@ -38,9 +38,8 @@ def spread(values: Sequence[timedelta]) -> Spread:
 
 
 def category_of(ticket: TrendTicket) -> str:
-    """The ticket's root-cause category. For now the category chosen at intake: the closure's root cause is not
-    recorded yet, so `category` is the fallback (and then the only source)."""
-    return ticket.category or UNCATEGORISED
+    """The ticket's root-cause category: the one recorded at closure, else the category chosen at intake."""
+    return ticket.root_cause or ticket.category or UNCATEGORISED
 
 
 def first_response_met(ticket: TrendTicket, *, now: datetime) -> bool | None:

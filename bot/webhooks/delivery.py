@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
+from bot.core.config import Settings
 from bot.core.scheduler import BackgroundWork, retry_delay
 from bot.integrations.customer_connection import sign
 from storage.repositories import outbox
@@ -69,6 +70,16 @@ def signed_headers(*, secret: str, event_id: str, body: bytes, timestamp: int) -
 
 class WebhookDelivery:
     """Sends the outbox to every destination; `sweep` is registered with the scheduler and runs at every tick."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                      background: BackgroundWork) -> WebhookDelivery:
+        """The `[[webhooks]]` destinations with the secrets their `secret_env` variables hold."""
+        config, env = settings.config, settings.env
+        return cls(sessions=sessions, clock=clock, background=background, urls=[h.url for h in config.webhooks],
+                   secrets={h.url: env.webhook_secrets[h.secret_env] for h in config.webhooks
+                            if h.secret_env and h.secret_env in env.webhook_secrets},
+                   lease=config.scheduler_lease)
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, background: BackgroundWork,
                  urls: Sequence[str], secrets: Mapping[str, str], lease: timedelta,

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEventRow, EscalationRow, IncidentRow, TicketRow
+from bot.domain import ClosureItem
+from storage.models import AuditEventRow, ClosureItemRow, EscalationRow, IncidentRow, TicketRow
 
 # Audit actions that mark a ticket resolved. A closure writes `ticket_resolved`; an incident's last status
 # update to Resolved is a `status_update` whose `after.status` is "resolved" (checked below).
@@ -34,6 +35,7 @@ class TrendTicket:
     summary: str
     card_channel: str | None
     card_ts: str | None
+    root_cause: str | None = None  # the category recorded at closure, once the ticket was resolved
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,22 @@ class SpikeEvent:
     after: dict[str, Any]
 
 
-def _ticket(row: TicketRow) -> TrendTicket:
+def _ticket(row: TicketRow, root_cause: str | None = None) -> TrendTicket:
     return TrendTicket(number=row.number, filed_at=row.filed_at, severity=row.severity, category=row.category,
                        plan_tier=row.plan_tier, status=row.status, first_response_due=row.first_response_due,
                        first_response_at=row.first_response_at, summary=row.summary, card_channel=row.card_channel,
-                       card_ts=row.card_ts)
+                       card_ts=row.card_ts, root_cause=root_cause)
 
 
 async def tickets_filed_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[TrendTicket]:
-    """Tickets filed in [start, end), oldest first."""
-    rows = await session.scalars(select(TicketRow).where(TicketRow.filed_at >= start, TicketRow.filed_at < end)
-                                 .order_by(TicketRow.filed_at, TicketRow.number))
-    return [_ticket(r) for r in rows]
+    """Tickets filed in [start, end), oldest first, with the root cause recorded at closure where there is one."""
+    rows = await session.execute(
+        select(TicketRow, ClosureItemRow.value)
+        .outerjoin(ClosureItemRow, (ClosureItemRow.ticket_number == TicketRow.number)
+                   & (ClosureItemRow.item == ClosureItem.ROOT_CAUSE.value))
+        .where(TicketRow.filed_at >= start, TicketRow.filed_at < end)
+        .order_by(TicketRow.filed_at, TicketRow.number))
+    return [_ticket(row, cause) for row, cause in rows.all()]
 
 
 async def escalations_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[TrendEscalation]:

@@ -94,6 +94,10 @@ async def test_status_updates_reach_the_status_page_and_resolved_stops_everythin
                                        for m in sandbox.history(channel.id)))
     assert [e["event_action"] for e in pagerduty.accepted_events()] == ["trigger", "resolve"]
     assert pagerduty.open_alerts() == []
+    # Resolved hands the ticket on: the card's thread offers its closure checklist.
+    card = sandbox.history("C0TRIAGE01")[0]
+    await sandbox.wait_for(lambda: any("ticket_resolve" in str(m.blocks)
+                                       for m in sandbox.history("C0TRIAGE01", thread_ts=card.ts)))
     before = len(_reminders(sandbox, channel.id))
     clock.advance(CADENCE * 3)
     await bot.timers.fire_due()
