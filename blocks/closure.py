@@ -14,6 +14,7 @@ from blocks.text import (
     context,
     customer_time,
     escape,
+    input_block,
     option,
     plain,
     section,
@@ -30,11 +31,7 @@ DIRECT = (ClosureItem.CUSTOMER_CONFIRMED,)
 
 def _input(block: ClosureField, label: str, element: dict[str, Any], *, optional: bool = False,
            hint: str | None = None) -> Block:
-    found: Block = {"type": "input", "block_id": block.value, "label": plain(label, 2000),
-                    "element": {**element, "action_id": block.value}, "optional": optional}
-    if hint:
-        found["hint"] = plain(hint, 2000)
-    return found
+    return input_block(block.value, label, element, optional=optional, hint=hint)
 
 
 def _text(initial: str | None = None, *, multiline: bool = False, max_length: int = 2500) -> dict[str, Any]:

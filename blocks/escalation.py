@@ -19,6 +19,7 @@ from blocks.text import (
     escape,
     fields,
     header,
+    input_block,
     link,
     option,
     plain,
@@ -52,11 +53,7 @@ class PostContext:
 
 def _input(block: EscalationField, label: str, element: dict[str, Any], *, optional: bool = False,
            hint: str | None = None) -> Block:
-    found: Block = {"type": "input", "block_id": block.value, "label": plain(label, 2000),
-                    "element": {**element, "action_id": block.value}, "optional": optional}
-    if hint:
-        found["hint"] = plain(hint, 2000)
-    return found
+    return input_block(block.value, label, element, optional=optional, hint=hint)
 
 
 def _text(initial: str | None = None, *, multiline: bool = False, max_length: int = TEXT_MAX,

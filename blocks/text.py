@@ -122,6 +122,16 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     return block
 
 
+def input_block(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
+                hint: str | None = None) -> Block:
+    """A modal input whose element's action ID is its block ID (so a submission reads one name)."""
+    found: Block = {"type": "input", "block_id": block_id, "label": plain(label, 2000),
+                    "element": {**element, "action_id": block_id}, "optional": optional}
+    if hint:
+        found["hint"] = plain(hint, 2000)
+    return found
+
+
 def option(text: str, value: str) -> dict[str, Any]:
     """A select or radio option within Slack's option text limit."""
     return {"text": plain(text, OPTION_TEXT), "value": value}
