@@ -21,17 +21,14 @@ class SupportbotError(Exception):
 
 class TicketNotSaved(SupportbotError):
     """The database refused or timed out while filing; nothing of the ticket was stored."""
-    pass
 
 
 class NotAllowed(SupportbotError):
     """The person is not in the user group the action needs."""
-    pass
 
 
 class UnknownTicket(SupportbotError):
     """An action names a ticket the bot does not have."""
-    pass
 
 
 class OutsideServiceError(SupportbotError):
