@@ -244,7 +244,8 @@ async def _closure_story(story: Story, bot: SupportBot, slack: SlackDriver, sand
     story.chapter("The month's report, written beside the transcript")
     month = Month.of(story.clock.now())
     files = await build_report(bot.sessions, month, clock=story.clock)
-    written = write_report(files, Path("supportbot-demo-report"))
+    # Beside the transcript but outside the repository: the system's temporary folder.
+    written = write_report(files, Path(tempfile.gettempdir()) / "supportbot-demo-report")
     for path in written:
         print(f"  wrote {path} ({path.stat().st_size} bytes)")
     for line in files.markdown.splitlines()[:12]:
