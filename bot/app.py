@@ -198,7 +198,8 @@ class SupportBot:
         self.relay = ThreadRelay(sessions=sessions, slack=slack, once=once)
         self.helpscout = HelpScoutSidebar(secret=env.helpscout_secret, customers=self.customers)
 
-        self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background)
+        self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background,
+                                   keep_history=config.scheduler_keep_history)
         FirstResponseTimers(config=config, slack=slack, clock=clock).register(self.timers)
         PagingTimers(pager=pager, background=background).register(self.timers)
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,

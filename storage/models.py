@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -112,7 +113,15 @@ class TimerRow(Base):
     """A durable deadline. The scheduler only ticks; what is due lives here and survives restarts."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "due_at", "fired_at", "cancelled_at"),)
+    # Only pending deadlines are in the tick's index: history never slows the claim (migration 0011).
+    __table_args__ = (
+        Index("ix_timers_pending", "due_at", sqlite_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
+              postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL")),
+        Index("ix_timers_fired", "fired_at", sqlite_where=text("fired_at IS NOT NULL"),
+              postgresql_where=text("fired_at IS NOT NULL")),
+        Index("ix_timers_cancelled", "cancelled_at", sqlite_where=text("cancelled_at IS NOT NULL"),
+              postgresql_where=text("cancelled_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # What the deadline means ("ticket:7:first_response_breach"): scheduling it twice is refused.
@@ -362,3 +371,4 @@ class WebhookOutboxRow(Base):
     # The latest failure, kept after a later success: `webhooks status` says what went wrong last, and when.
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import populate
+from tests.databases import ON_POSTGRES, PostgresDatabases, postgres_databases
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT.parent / "shared" / "contract" / "supportbot.toml"
@@ -36,6 +37,24 @@ def without_webhooks(toml: str) -> str:
     """A configuration's text without its [[webhooks]] tables: for `supportbot run` processes, which would
     otherwise deliver to the contract's real-looking URL."""
     return re.sub(r"^\[\[webhooks\]\][^\n]*\n(?:(?!\[)[^\n]*(?:\n|$))*", "", toml, flags=re.MULTILINE)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases]:
+    """The session's PostgreSQL cluster (SUPPORTBOT_TEST_DATABASE=postgresql only)."""
+    with postgres_databases() as databases:
+        yield databases
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for this test: a SQLite file, or a PostgreSQL database of its own."""
+    if not ON_POSTGRES:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        return
+    databases: PostgresDatabases = request.getfixturevalue("postgres")
+    with databases.fresh() as url:
+        yield url
 
 
 @pytest.fixture
@@ -58,9 +77,9 @@ async def sandbox(config: BotConfig) -> AsyncIterator[SlackSandbox]:
 
 
 @pytest.fixture
-def env_settings(sandbox: SlackSandbox, tmp_path: Path) -> EnvSettings:
+def env_settings(sandbox: SlackSandbox, database_url: str) -> EnvSettings:
     return EnvSettings(slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                       slack_api_url=sandbox.api_url, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+                       slack_api_url=sandbox.api_url, database_url=database_url,
                        config_path=str(CONTRACT))
 
 

@@ -32,6 +32,7 @@ TimerHandler = Callable[[AsyncSession, K, timers.DueTimer], Awaitable[None]]
 Sweep = Callable[[], Awaitable[int]]
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(minutes=10)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP) -> timedelta:
@@ -97,13 +98,15 @@ class TimerService:
     """Claims due deadlines in batches with a lease and fires each with its kind's handler, exactly once."""
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, tick: timedelta,
-                 background: BackgroundWork, batch: int = 50) -> None:
+                 background: BackgroundWork, batch: int = 50, keep_history: timedelta = timedelta(days=30)) -> None:
         self.background = background
         self._sessions = sessions
         self._clock = clock
         self.tick = tick
         self._batch = batch
         self._lease = max(tick * 4, timedelta(seconds=60))
+        self._keep_history = keep_history
+        self._pruned_at: datetime | None = None
         self._claimant = f"{socket.gethostname()}:{os.getpid()}"
         self._handlers: dict[str, tuple[type[TimerKey], TimerHandler[Any]]] = {}
         self._sweeps: list[Sweep] = []
@@ -142,6 +145,7 @@ class TimerService:
                     fired += await self._fire(timer, now)
                 if len(due) < self._batch:
                     break
+            await self._prune_hourly()
             for recovery in self._sweeps if not self._stopped else ():
                 try:
                     if started := await recovery():
@@ -149,6 +153,20 @@ class TimerService:
                 except Exception:  # one failing recovery must not stop the timers or the other recoveries
                     log.exception("recovery sweep failed")
         return fired
+
+    async def _prune_hourly(self) -> None:
+        """Deletes old fired and cancelled deadlines, at most once an hour and a batch at a time, so history
+        neither grows without end nor costs a tick more than one short statement."""
+        now = self._clock.now()
+        if self._stopped or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return
+        self._pruned_at = now
+        try:
+            async with self._sessions.begin() as session:
+                if pruned := await timers.prune_history(session, before=now - self._keep_history):
+                    log.info("pruned %d timer(s) of history", pruned)
+        except Exception:  # pruning is housekeeping: it must never stop a deadline
+            log.exception("pruning timer history failed")
 
     async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
         registered = self._handlers.get(timer.kind)
@@ -158,10 +176,10 @@ class TimerService:
             key_type, handler = registered
             key = key_type.parse(timer.key)
             async with self._sessions.begin() as session:
-                if not await timers.still_claimed(session, timer_id=timer.id, claimant=self._claimant):
+                if not await timers.mark_fired(session, timer_id=timer.id, claimant=self._claimant,
+                                               now=self._clock.now()):
                     return 0  # cancelled since it was claimed, or its lease passed to another claimant
                 await handler(session, key, timer)
-                await timers.complete_timer(session, timer_id=timer.id, now=self._clock.now())
             return 1
         except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
             log.warning("timer %s failed (attempt %d): %s", timer.key, timer.attempts, type(exc).__name__)

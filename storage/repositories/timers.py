@@ -1,4 +1,6 @@
-"""Durable deadlines. Claiming is a conditional UPDATE, so two ticks (or two replicas) never fire one twice."""
+"""Durable deadlines. A batch is claimed in one UPDATE ... RETURNING (rows locked by another replica are skipped on
+PostgreSQL), and firing is a conditional UPDATE in the handler's transaction, so two ticks or two replicas never
+fire one twice. Only pending timers are in the tick's index; old history is pruned."""
 
 from __future__ import annotations
 
@@ -6,10 +8,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import TimerRow
+from storage.models import TicketRow, TimerRow
 from storage.repositories._upsert import dialect_insert, rows_affected
 
 
@@ -67,37 +69,62 @@ async def cancel_timers(session: AsyncSession, *, now: datetime, kinds: Iterable
     return rows_affected(result)
 
 
+_PENDING = (TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None))
+
+
+def _open_or_expired(now: datetime) -> ColumnElement[bool]:
+    return or_(TimerRow.claimed_until.is_(None), TimerRow.claimed_until <= now)
+
+
+def claim_candidates(*, now: datetime, limit: int) -> Select[tuple[int]]:
+    """The due timers a claim would take, oldest first: read from the partial index of pending timers."""
+    return (select(TimerRow.id).where(TimerRow.due_at <= now, *_PENDING, _open_or_expired(now))
+            .order_by(TimerRow.due_at).limit(limit).with_for_update(skip_locked=True))
+
+
 async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, lease: timedelta,
                            claimant: str) -> list[DueTimer]:
-    """Claim up to `limit` due timers for `lease`; a claimant that dies lets them fall due again."""
-    open_or_expired = or_(TimerRow.claimed_until.is_(None), TimerRow.claimed_until <= now)
-    candidates = (await session.scalars(
-        select(TimerRow.id)
-        .where(TimerRow.due_at <= now, TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None), open_or_expired)
-        .order_by(TimerRow.due_at).limit(limit))).all()
-    claimed: list[DueTimer] = []
-    for timer_id in candidates:
-        result = await session.execute(
-            update(TimerRow)
-            .where(TimerRow.id == timer_id, TimerRow.fired_at.is_(None), TimerRow.cancelled_at.is_(None),
-                   open_or_expired)
-            .values(claimed_until=now + lease, claimed_by=claimant, attempts=TimerRow.attempts + 1))
-        if rows_affected(result):
-            row = await session.get(TimerRow, timer_id, populate_existing=True)
-            assert row is not None
-            claimed.append(_to_due(row))
-    return claimed
+    """Claim up to `limit` due timers for `lease` in one statement; a claimant that dies lets them fall due again.
+
+    The inner SELECT walks only the partial index of pending timers; on PostgreSQL it locks what it picks and
+    skips rows another replica is claiming at the same moment, so two ticks never wait on each other. The pick
+    is a materialized CTE: PostgreSQL may re-run a LIMIT ... FOR UPDATE subquery inside an IN and then take more
+    rows than the limit.
+    """
+    picked = claim_candidates(now=now, limit=limit).cte("picked").prefix_with("MATERIALIZED")
+    result = await session.execute(
+        update(TimerRow).where(TimerRow.id.in_(select(picked.c.id)), *_PENDING, _open_or_expired(now))
+        .values(claimed_until=now + lease, claimed_by=claimant, attempts=TimerRow.attempts + 1)
+        .returning(TimerRow.id, TimerRow.key, TimerRow.kind, TimerRow.ticket_number, TimerRow.incident_id,
+                   TimerRow.due_at, TimerRow.attempts)
+        .execution_options(synchronize_session=False))
+    claimed = [DueTimer(id=r.id, key=r.key, kind=r.kind, ticket_number=r.ticket_number, incident_id=r.incident_id,
+                        due_at=r.due_at, attempts=r.attempts) for r in result]
+    return sorted(claimed, key=lambda t: (t.due_at, t.id))
 
 
-async def still_claimed(session: AsyncSession, *, timer_id: int, claimant: str) -> bool:
-    """True while this claimant still holds the timer and it was neither fired nor cancelled meanwhile."""
-    row = await session.get(TimerRow, timer_id, populate_existing=True)
-    return row is not None and row.cancelled_at is None and row.fired_at is None and row.claimed_by == claimant
+async def mark_fired(session: AsyncSession, *, timer_id: int, claimant: str, now: datetime) -> bool:
+    """Marks the timer fired if this claimant still holds it; False when it was cancelled since it was claimed,
+    or its lease passed to another claimant. Called in the handler's transaction, before the handler, so the
+    handler's records and the firing commit (or roll back) together."""
+    result = await session.execute(
+        update(TimerRow).where(TimerRow.id == timer_id, TimerRow.claimed_by == claimant, TimerRow.fired_at.is_(None),
+                               TimerRow.cancelled_at.is_(None))
+        .values(fired_at=now, claimed_until=None).execution_options(synchronize_session=False))
+    return bool(rows_affected(result))
 
 
-async def complete_timer(session: AsyncSession, *, timer_id: int, now: datetime) -> None:
-    """Marks the timer fired; it never fires again."""
-    await session.execute(update(TimerRow).where(TimerRow.id == timer_id).values(fired_at=now, claimed_until=None))
+async def prune_history(session: AsyncSession, *, before: datetime, limit: int = 5000) -> int:
+    """Deletes up to `limit` timers cancelled before `before`, and timers fired before it whose ticket is closed
+    (or that belong to no ticket); returns how many. A fired timer of an open ticket is kept: its key is what
+    refuses scheduling that deadline a second time."""
+    closed = select(TicketRow.number).where(TicketRow.status == "closed")
+    old = or_(TimerRow.cancelled_at < before,
+              (TimerRow.fired_at < before) & (TimerRow.ticket_number.is_(None) | TimerRow.ticket_number.in_(closed)))
+    doomed = select(TimerRow.id).where(old).limit(limit).scalar_subquery()
+    result = await session.execute(delete(TimerRow).where(TimerRow.id.in_(doomed))
+                                   .execution_options(synchronize_session=False))
+    return rows_affected(result)
 
 
 async def retry_timer_later(session: AsyncSession, *, timer_id: int, due_at: datetime, error: str) -> None:

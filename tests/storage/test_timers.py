@@ -1,16 +1,16 @@
-"""storage/repositories/timers.py on a real, migrated SQLite file: scheduling, claiming, leases, completion."""
+"""storage/repositories/timers.py on a real, migrated database (SQLite or PostgreSQL): scheduling, claiming,
+leases, firing, pruning, and the plan of the tick's query."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,8 +25,8 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest_asyncio.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'timers.db'}")
+async def sessions(database_url: str) -> AsyncIterator[Sessions]:
+    engine = create_engine(database_url)
     await upgrade_to_head(engine)
     yield create_sessionmaker(engine)
     await engine.dispose()
@@ -83,7 +83,7 @@ async def test_a_fired_key_is_not_scheduled_again(sessions: Sessions) -> None:
     await schedule(sessions, "once", due_at=NOW)
     [due] = await claim(sessions, now=NOW)
     async with sessions.begin() as session:
-        await timers.complete_timer(session, timer_id=due.id, now=NOW)
+        await timers.mark_fired(session, timer_id=due.id, claimant="tick-a", now=NOW)
     assert await schedule(sessions, "once", due_at=NOW + timedelta(minutes=1)) is False
     assert await claim(sessions, now=NOW + timedelta(days=1)) == []
 
@@ -105,9 +105,9 @@ async def test_claim_takes_only_due_unfired_uncancelled_timers(sessions: Session
     await schedule(sessions, "later", due_at=NOW + timedelta(seconds=1))
     await schedule(sessions, "fired", due_at=NOW - timedelta(minutes=9))
     await schedule(sessions, "cancelled", due_at=NOW - timedelta(minutes=8), kind="reminder")
-    fired = await row(sessions, "fired")
+    [fired] = await claim(sessions, now=NOW - timedelta(minutes=9))
     async with sessions.begin() as session:
-        await timers.complete_timer(session, timer_id=fired.id, now=NOW - timedelta(minutes=9))
+        assert await timers.mark_fired(session, timer_id=fired.id, claimant="tick-a", now=NOW - timedelta(minutes=9))
         assert await timers.cancel_timers(session, now=NOW, kinds=["reminder"]) == 1
 
     claimed = await claim(sessions, now=NOW, claimant="tick-a")
@@ -170,12 +170,12 @@ async def test_an_expired_lease_lets_the_timer_be_claimed_again(sessions: Sessio
 
 # Completing, cancelling, retrying -----------------------------------------------------------------------
 
-async def test_complete_timer_stops_it(sessions: Sessions) -> None:
+async def test_a_fired_timer_stops(sessions: Sessions) -> None:
     await schedule(sessions, "done", due_at=NOW)
     await schedule(sessions, "other", due_at=NOW + timedelta(hours=1))
     [due] = await claim(sessions, now=NOW)
     async with sessions.begin() as session:
-        await timers.complete_timer(session, timer_id=due.id, now=NOW + timedelta(seconds=2))
+        await timers.mark_fired(session, timer_id=due.id, claimant="tick-a", now=NOW + timedelta(seconds=2))
     stored = await row(sessions, "done")
     assert (stored.fired_at, stored.claimed_until) == (NOW + timedelta(seconds=2), None)
     async with sessions() as session:
@@ -212,7 +212,7 @@ async def test_cancel_does_not_touch_fired_timers(sessions: Sessions) -> None:
     await schedule(sessions, "fired", due_at=NOW)
     [due] = await claim(sessions, now=NOW)
     async with sessions.begin() as session:
-        await timers.complete_timer(session, timer_id=due.id, now=NOW)
+        await timers.mark_fired(session, timer_id=due.id, claimant="tick-a", now=NOW)
         assert await timers.cancel_timers(session, now=NOW + timedelta(minutes=1), kinds=["breach"]) == 0
     assert (await row(sessions, "fired")).cancelled_at is None
 
@@ -241,3 +241,74 @@ async def test_a_retry_due_now_is_claimable_before_the_old_lease_ends(sessions: 
         await timers.retry_timer_later(session, timer_id=due.id, due_at=NOW + timedelta(seconds=1), error="boom")
     [again] = await claim(sessions, now=NOW + timedelta(seconds=1))
     assert again.attempts == 2
+
+
+async def test_mark_fired_refuses_a_cancelled_timer_and_another_claimants(sessions: Sessions) -> None:
+    await schedule(sessions, "cancelled", due_at=NOW, kind="reminder")
+    await schedule(sessions, "taken-over", due_at=NOW)
+    claimed = {t.key: t for t in await claim(sessions, now=NOW, claimant="a")}
+    async with sessions.begin() as session:
+        await timers.cancel_timer(session, key="cancelled", now=NOW)
+    # a's lease ends; b claims the timer a still thinks it holds
+    [again] = await claim(sessions, now=NOW + LEASE, claimant="b")
+    assert again.key == "taken-over"
+    async with sessions.begin() as session:
+        assert not await timers.mark_fired(session, timer_id=claimed["cancelled"].id, claimant="a", now=NOW)
+        assert not await timers.mark_fired(session, timer_id=claimed["taken-over"].id, claimant="a", now=NOW)
+        assert await timers.mark_fired(session, timer_id=again.id, claimant="b", now=NOW + LEASE)
+        assert not await timers.mark_fired(session, timer_id=again.id, claimant="b", now=NOW + LEASE)
+
+
+async def test_two_claimants_at_once_split_a_batch_and_never_share_a_timer(sessions: Sessions) -> None:
+    for n in range(60):
+        await schedule(sessions, f"due-{n}", due_at=NOW - timedelta(seconds=n))
+    first, second = await asyncio.gather(claim(sessions, now=NOW, limit=40, claimant="a"),
+                                         claim(sessions, now=NOW, limit=40, claimant="b"))
+    keys_a, keys_b = {t.key for t in first}, {t.key for t in second}
+    assert not keys_a & keys_b
+    assert len(keys_a | keys_b) == 60
+    assert [t.due_at for t in first] == sorted(t.due_at for t in first)  # oldest first within a batch
+
+
+async def test_prune_deletes_old_history_but_keeps_what_refuses_a_second_schedule(sessions: Sessions) -> None:
+    await add_ticket_and_incident(sessions, 7)  # an open ticket
+    await add_ticket_and_incident(sessions, 8)
+    async with sessions.begin() as session:
+        closed = await session.get(TicketRow, 8)
+        assert closed is not None
+        closed.status = "closed"
+    long_ago = NOW - timedelta(days=40)
+    for key, ticket in (("open-fired", 7), ("closed-fired", 8), ("no-ticket-fired", None), ("recent-fired", 8)):
+        await schedule(sessions, key, due_at=long_ago if key != "recent-fired" else NOW, ticket_number=ticket)
+    await schedule(sessions, "old-cancelled", due_at=NOW + timedelta(days=2), kind="reminder", ticket_number=7)
+    await schedule(sessions, "pending", due_at=NOW + timedelta(days=1), ticket_number=7)
+    for due in await claim(sessions, now=long_ago):
+        async with sessions.begin() as session:
+            assert await timers.mark_fired(session, timer_id=due.id, claimant="tick-a", now=long_ago)
+    [recent] = await claim(sessions, now=NOW)
+    async with sessions.begin() as session:
+        assert await timers.mark_fired(session, timer_id=recent.id, claimant="tick-a", now=NOW)
+        await timers.cancel_timers(session, now=long_ago, kinds=["reminder"])
+
+    async with sessions.begin() as session:
+        assert await timers.prune_history(session, before=NOW - timedelta(days=30)) == 3
+    async with sessions() as session:
+        left = set((await session.scalars(select(TimerRow.key))).all())
+    assert left == {"open-fired", "recent-fired", "pending"}
+    assert await schedule(sessions, "open-fired", due_at=NOW) is False  # still refused: its ticket is open
+    assert await schedule(sessions, "old-cancelled", due_at=NOW) is True  # as a cancelled one would be re-armed
+
+
+async def test_the_tick_reads_only_the_index_of_pending_timers(sessions: Sessions) -> None:
+    """The claim's candidates come from the partial index, never a walk over fired history."""
+    async with sessions() as session:
+        dialect = session.bind.dialect.name
+        statement = timers.claim_candidates(now=NOW, limit=50)
+        compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+        query = str(compiled)
+        if dialect == "sqlite":
+            plan = " ".join(str(r[-1]) for r in await session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+        else:
+            await session.execute(text("SET enable_seqscan = off"))  # an empty table would rather be scanned
+            plan = " ".join(str(r[0]) for r in await session.execute(text(f"EXPLAIN {query}")))
+    assert "ix_timers_pending" in plan, plan

@@ -159,6 +159,8 @@ class BotConfig:
     # How long one attempt at a one-time step (a card, a page, a channel) holds it; a process stopped mid-way
     # leaves it to the next attempt once this has passed.
     scheduler_lease: timedelta = timedelta(seconds=120)
+    # Fired and cancelled deadlines older than this are deleted (those of open tickets are kept).
+    scheduler_keep_history: timedelta = timedelta(days=30)
     links: Links = field(default_factory=Links)
     spikes: Spikes = field(default_factory=Spikes)
     automation: tuple[AutomationRule, ...] = ()

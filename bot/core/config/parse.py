@@ -250,13 +250,14 @@ def _teams(data: object) -> tuple[Team, ...]:
 
 
 def _scheduler(data: object) -> dict[str, timedelta]:
-    s = _Section(data, "scheduler", ("tick", "lease"))
+    s = _Section(data, "scheduler", ("tick", "lease", "keep_history"))
     tick = s.duration("tick", "15s")
     lease = s.duration("lease", "120s")
+    keep_history = s.duration("keep_history", "30d")
     if lease < timedelta(seconds=1):
         raise ConfigError(s.key("lease"), "must be at least 1s: an attempt at a step needs time to reach Slack")
     s.done()
-    return {"scheduler_tick": tick, "scheduler_lease": lease}
+    return {"scheduler_tick": tick, "scheduler_lease": lease, "scheduler_keep_history": keep_history}
 
 
 # What an escalation can fill in; bot/ticket_card/links.py gives a value for each.
