@@ -76,7 +76,7 @@ def _open_or_expired(now: datetime) -> ColumnElement[bool]:
     return or_(TimerRow.claimed_until.is_(None), TimerRow.claimed_until <= now)
 
 
-def claim_candidates(*, now: datetime, limit: int) -> Select[tuple[int]]:
+def claim_candidates(*, now: datetime, limit: int) -> Select[int]:
     """The due timers a claim would take, oldest first: read from the partial index of pending timers."""
     return (select(TimerRow.id).where(TimerRow.due_at <= now, *_PENDING, _open_or_expired(now))
             .order_by(TimerRow.due_at).limit(limit).with_for_update(skip_locked=True))
