@@ -200,7 +200,8 @@ class SupportBot:
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background,
                                    keep_history=config.scheduler_keep_history)
-        FirstResponseTimers(config=config, slack=slack, clock=clock).register(self.timers)
+        first_response = FirstResponseTimers(config=config, clock=clock, card=card, once=once, background=background)
+        first_response.register(self.timers)
         PagingTimers(pager=pager, background=background).register(self.timers)
         IncidentTimers(incidents=self.incidents, cadence=self.cadence, sync=sync,
                        background=background).register(self.timers)
@@ -209,6 +210,7 @@ class SupportBot:
         # One-time effects a stopped process left (the card, its notes, the SEV2 page, the kickoff): at every tick.
         recovery = EffectRecovery(sessions=sessions, clock=clock, background=background)
         recovery.on("ticket", announcer.resume)
+        recovery.on("ticket", first_response.resume)
         recovery.on("incident", channel.resume_kickoff)
         recovery.on("escalation", delivery.resume)
         self.timers.sweep(recovery.sweep)

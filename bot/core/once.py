@@ -130,11 +130,11 @@ class EffectRecovery:
         self._sessions = sessions
         self._clock = clock
         self._background = background
-        self._resumes: dict[str, Resume] = {}
+        self._resumes: dict[str, list[Resume]] = {}
 
     def on(self, kind: str, resume: Resume) -> None:
-        """Effects keyed `<kind>:<number>:…` are finished by `resume(number)`."""
-        self._resumes[kind] = resume
+        """Effects keyed `<kind>:<number>:…` are finished by `resume(number)` (each workflow's, in turn)."""
+        self._resumes.setdefault(kind, []).append(resume)
 
     async def sweep(self) -> int:
         """Starts a resume for every subject with an effect past its lease; how many it started."""
@@ -142,12 +142,16 @@ class EffectRecovery:
             keys = await side_effects.due_side_effects(session, now=self._clock.now())
         started = 0
         for kind, number in dict.fromkeys(_subject(key) for key in keys):
-            resume = self._resumes.get(kind)
-            if resume is None:
-                continue
-            started += self._background.spawn_unless_running(
-                f"resume {kind}:{number}", functools.partial(resume, number))
+            resumes = self._resumes.get(kind, [])
+            if resumes:
+                started += self._background.spawn_unless_running(
+                    f"resume {kind}:{number}", functools.partial(_in_turn, resumes, number))
         return started
+
+
+async def _in_turn(resumes: list[Resume], number: int) -> None:
+    for resume in resumes:
+        await resume(number)
 
 
 def _subject(key: str) -> tuple[str, int]:

@@ -101,14 +101,18 @@ class TicketCard:
                                                                 error=str(exc.response.get("error"))))
             return None
 
-    async def note(self, number: int, note: str, text: str, blocks: list[Any], *, planned_only: bool = False) -> None:
+    async def note(self, number: int, note: str, text: str, blocks: list[Any], *, planned_only: bool = False,
+                   elsewhere: str | None = None) -> None:
         """Posts a one-time note under the card (the draft reply, what was redacted, the page) once, also across a
         stop mid-way. While the card is still being posted the note waits for it; with no card to come, it goes
-        to triage."""
+        to triage. `elsewhere`: a channel to post it in instead of the card's thread (a breach told in triage)."""
         ticket = await self.get(number)
         channel, thread = ticket.card_channel or self._config.slack.triage_channel, ticket.card_ts
-        if thread is None and await self._once.pending(card_key(number)):
+        if elsewhere is not None:
+            channel, thread = elsewhere, None
+        elif thread is None and await self._once.pending(card_key(number)):
             return
+
 
         async def send(claim: Claim) -> str:
             mark = note_mark(number, note)

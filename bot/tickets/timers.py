@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blocks import ticket_card as cards
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
-from bot.core.scheduler import TimerService
+from bot.core.once import OneTimeSteps
+from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.timers import TicketTimerKey, fields, number
+from bot.ticket_card.service import TicketCard, note_key
 from storage.repositories import audit
 from storage.repositories import tickets as repo
 from storage.repositories.timers import DueTimer
@@ -46,12 +48,19 @@ FIRST_RESPONSE_KINDS = (FirstResponseReminder.kind, FirstResponseBreach.kind)
 
 
 class FirstResponseTimers:
-    """Posts the reminder in the card's thread and the breach in triage, unless the first response was sent."""
+    """Posts the reminder in the card's thread and the breach in triage, unless the first response was sent.
 
-    def __init__(self, *, config: BotConfig, slack: AsyncWebClient, clock: Clock) -> None:
+    The timer's transaction records that the message is owed (a one-time step) beside the firing; the post
+    follows the commit, stamped so an attempt cut short is found in Slack rather than posted twice, and a
+    process stopped before posting leaves it to the recovery sweep (`resume`)."""
+
+    def __init__(self, *, config: BotConfig, clock: Clock, card: TicketCard, once: OneTimeSteps,
+                 background: BackgroundWork) -> None:
         self._config = config
-        self._slack = slack
         self._clock = clock
+        self._card = card
+        self._once = once
+        self._background = background
 
     def register(self, timers: TimerService) -> None:
         """Hands both kinds to the scheduler."""
@@ -59,20 +68,30 @@ class FirstResponseTimers:
         timers.on(FirstResponseBreach, self.fire)
 
     async def fire(self, session: AsyncSession, key: FirstResponseReminder, timer: DueTimer) -> None:
-        """Posts the reminder or the breach, and audits it; nothing once a first response is on record."""
+        """Records the reminder or the breach as owed, and audits it; nothing once a first response is on record."""
         ticket = await repo.get_ticket(session, number=key.ticket)
         if ticket is None or ticket.first_response_at is not None:
             return
-        now = self._clock.now()
-        slack = self._config.slack
-        if isinstance(key, FirstResponseBreach):
-            await self._slack.chat_postMessage(
-                channel=slack.triage_channel, text=cards.breach_fallback_text(ticket),
-                blocks=cards.first_response_breach(ticket, leads_group=slack.support_leads, now=now))
-        else:
-            await self._slack.chat_postMessage(
-                channel=ticket.card_channel or slack.triage_channel, thread_ts=ticket.card_ts,
-                text=cards.reminder_fallback_text(ticket), blocks=cards.first_response_reminder(ticket, now=now))
+        await self._once.plan(session, [note_key(ticket.number, key.kind)])
         await audit.append_audit_event(session, ticket_number=ticket.number, action=f"{key.kind}_fired",
-                                       actor="supportbot", at=now, before=None,
+                                       actor="supportbot", at=self._clock.now(), before=None,
                                        after={"due": ticket.first_response_due.isoformat()})
+        self._background.spawn_after_commit(session, functools.partial(self.post, key), f"post {timer.key}")
+
+    async def post(self, key: FirstResponseReminder, *, planned_only: bool = False) -> None:
+        """The message, once: the breach in triage for the leads, the reminder under the card for the filer."""
+        ticket = await self._card.get(key.ticket)
+        now, slack = self._clock.now(), self._config.slack
+        if isinstance(key, FirstResponseBreach):
+            await self._card.note(ticket.number, key.kind, cards.breach_fallback_text(ticket),
+                                  cards.first_response_breach(ticket, leads_group=slack.support_leads, now=now),
+                                  planned_only=planned_only, elsewhere=slack.triage_channel)
+        else:
+            await self._card.note(ticket.number, key.kind, cards.reminder_fallback_text(ticket),
+                                  cards.first_response_reminder(ticket, now=now), planned_only=planned_only)
+
+    async def resume(self, number: int) -> None:
+        """Posts what a stopped process owed for the ticket's first response (the recovery sweep calls this)."""
+        for key in (FirstResponseReminder(number), FirstResponseBreach(number)):
+            if await self._once.pending(note_key(number, key.kind)):
+                await self.post(key, planned_only=True)
