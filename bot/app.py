@@ -199,7 +199,7 @@ class SupportBot:
         self.helpscout = HelpScoutSidebar(secret=env.helpscout_secret, customers=self.customers)
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background,
-                                   keep_history=config.scheduler_keep_history)
+                                   lease=config.scheduler_lease, keep_history=config.scheduler_keep_history)
         first_response = FirstResponseTimers(config=config, clock=clock, card=card, once=once, background=background)
         first_response.register(self.timers)
         PagingTimers(pager=pager, background=background).register(self.timers)

@@ -18,6 +18,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.core.errors import NotAllowed, SupportbotError
 from bot.core.views import view_metadata
 from bot.core.web import ANSWERS, RESPONDED, AnswerGate
+from storage.db import database_failure
 
 log = logging.getLogger("supportbot.errors")
 
@@ -37,6 +38,10 @@ async def show_error(error: Exception, body: dict[str, Any], client: AsyncWebCli
     elif isinstance(error, SlackApiError):
         log.warning("Slack refused a call: %s", error.response.get("error"))
         text = f"Slack refused that: `{error.response.get('error')}`. Nothing else was changed; try again."
+    elif not isinstance(error, aiohttp.ClientError) and (why := database_failure(error)):
+        log.error("a request failed because %s (%s)", why, type(error).__name__)
+        text = (f"Supportbot's database is not available right now: {why}. Try again in a minute; what was "
+                "already saved is finished once the database is back.")
     else:
         log.error("unexpected error in a listener", exc_info=error)
         text = "Something went wrong on our side and was logged. Try again, or tell the supportbot team."

@@ -53,6 +53,14 @@ _REFUSALS = (
     ("unable to open database file", "the database file cannot be opened"),
     ("database is locked", "another writer holds the lock"),
     ("permission denied", "permission denied"),
+    # PostgreSQL stopped, restarting or failing over: nothing was written, and trying again later may succeed.
+    ("connect call failed", "the database is unreachable"),
+    ("connection refused", "the database is unreachable"),
+    ("the database system is shutting down", "the database is unreachable"),
+    ("the database system is starting up", "the database is unreachable"),
+    ("terminating connection due to administrator command", "the database is unreachable"),
+    ("connection was closed in the middle of operation", "the database is unreachable"),
+    ("connection is closed", "the database is unreachable"),
 )
 
 
@@ -64,3 +72,14 @@ def refusal_reason(exc: BaseException) -> str | None:
     """
     text = " ".join(str(e).lower() for e in (exc, getattr(exc, "orig", None), exc.__cause__) if e is not None)
     return next((words for needle, words in _REFUSALS if needle in text), None)
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """Why a request failed, in a few words, when the database is what failed (refused, unreachable); None for
+    any other error. asyncpg lets a refused connection out as a bare OSError, so OSError counts (a caller that
+    also makes HTTP calls tells its HTTP client's errors apart first)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if isinstance(exc, SQLAlchemyError):
+        return refusal_reason(exc) or "the database did not answer"
+    return refusal_reason(exc) if isinstance(exc, OSError) else None

@@ -58,6 +58,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url(postgres: PostgresDatabases) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for a test about replicas, whichever database the suite runs on."""
+    with postgres.fresh() as url:
+        yield url
+
+
+@pytest.fixture
 def config() -> BotConfig:
     return load_config(CONTRACT)
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.timers import TimerKey
+from storage.db import database_failure
 from storage.repositories import timers
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,15 @@ class TimerService:
     """Claims due deadlines in batches with a lease and fires each with its kind's handler, exactly once."""
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], clock: Clock, tick: timedelta,
-                 background: BackgroundWork, batch: int = 50, keep_history: timedelta = timedelta(days=30)) -> None:
+                 background: BackgroundWork, batch: int = 50, lease: timedelta = timedelta(seconds=60),
+                 keep_history: timedelta = timedelta(days=30)) -> None:
         self.background = background
         self._sessions = sessions
         self._clock = clock
         self.tick = tick
         self._batch = batch
-        self._lease = max(tick * 4, timedelta(seconds=60))
+        # A replica that dies holding claims loses them when the lease ends; a live one never holds one that long.
+        self._lease = max(tick * 4, lease)
         self._keep_history = keep_history
         self._pruned_at: datetime | None = None
         self._claimant = f"{socket.gethostname()}:{os.getpid()}"
@@ -198,7 +201,10 @@ class TimerService:
     async def _tick(self) -> None:
         try:
             await self.fire_due(settle=False)
-        except Exception:
+        except Exception as exc:
+            if why := database_failure(exc):  # an outage: one line a tick, and the next tick tries again
+                log.warning("scheduler tick skipped: %s (%s)", why, type(exc).__name__)
+                return
             log.exception("scheduler tick failed")
 
     def stop(self) -> None:

@@ -37,6 +37,10 @@ class FaultInjection:
         super().__init__()
         self._latency = 0.0
         self._failures: deque[Failure] = deque()
+        # Requests that reached the stand-in, and those of them still waiting for their answer: a test kills
+        # the bot between a call and its record by waiting for `arrived` while the latency holds the answer.
+        self.arrived = 0
+        self.answering = 0
 
     def set_latency(self, seconds: float) -> None:
         """Delay every answer by ``seconds`` once the request has arrived."""
@@ -74,7 +78,25 @@ class FaultInjection:
         refuse: Callable[[Failure], web.StreamResponse],
         record: Callable[[int], Awaitable[None]],
     ) -> web.StreamResponse:
-        """``answer()`` unless an injected failure is due (``refuse`` shapes it); ``record`` the status sent."""
+        """``answer()`` unless an injected failure is due (``refuse`` shapes it); ``record`` the status sent.
+
+        The request is carried out after the latency even if the client has gone meanwhile, as a real service
+        carries out a request whose caller stopped waiting."""
+        self.arrived += 1
+        self.answering += 1
+        try:
+            return await self._answer_with_faults(request, answer=answer, refuse=refuse, record=record)
+        finally:
+            self.answering -= 1
+
+    async def _answer_with_faults(
+        self,
+        request: web.Request,
+        *,
+        answer: Callable[[], Awaitable[web.StreamResponse]],
+        refuse: Callable[[Failure], web.StreamResponse],
+        record: Callable[[int], Awaitable[None]],
+    ) -> web.StreamResponse:
         if self._latency:
             await asyncio.sleep(self._latency)
         failure = self._take_failure()

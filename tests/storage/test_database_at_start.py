@@ -66,4 +66,4 @@ def test_an_unreachable_database_at_migrate_is_one_line_without_the_password() -
     assert result.returncode == 1, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["supportbot: the database at postgresql+asyncpg://bot:***@127.0.0.1:9/supportbot refused: "
-                     "it did not answer (ConnectionRefusedError)"], lines
+                     "the database is unreachable"], lines
