@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from bot.core.config import ConfigError, EnvSettings, Settings, load_config
 from bot.domain import Severity
 from storage.migrate import DatabaseRefused
+from storage.single_process import AnotherProcessRuns, SingleProcess
 
 # However stuck a call is (a worker thread waiting on a vendor, a lock), the process is gone this long after
 # SIGTERM: the orderly stop takes at most 8 s (bot/app.py STOP_SECONDS), this ends anything left past it.
@@ -36,6 +37,8 @@ async def _run() -> None:
     settings = _settings()
     for warning in settings.env.warnings():
         logging.getLogger("supportbot").warning("%s", warning)
+    single = SingleProcess(settings.env.database_url)
+    single.acquire()  # before anything migrates or claims a deadline
     bot = await SupportBot.create(settings)
     await bot.start()
     handler = None
@@ -52,6 +55,7 @@ async def _run() -> None:
     if handler is not None:
         await handler.close_async()
     await bot.stop()
+    single.release()
     logging.getLogger("supportbot").info("stopped")
     # What is recorded is recorded; a worker thread still waiting on a vendor must not keep the process.
     _exit_anyway_after(AFTER_STOP_SECONDS, code=0)
@@ -219,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"supportbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except AnotherProcessRuns as exc:
+        print(f"supportbot: {exc}", file=sys.stderr)
+        return 1
     except DatabaseRefused as exc:
         # One line an operator can act on; the driver's own text can carry paths or SQL, so it stays out.
         where = make_url(EnvSettings.from_environ().database_url).render_as_string(hide_password=True)
