@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.closure.service import ClosureService
 from bot.closure.timers import ClosureTimers
+from bot.core import metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.log_policy import keep_payloads_out_of_logs
@@ -45,7 +46,7 @@ from bot.incidents.timers import IncidentTimers
 from bot.integrations.customer_connection import CustomerConnection
 from bot.integrations.jira import Jira
 from bot.integrations.pagerduty import PagerDuty
-from bot.integrations.statuspage import BuiltinStatusPage, Statuspage, StatusPublisher
+from bot.integrations.statuspage import BuiltinStatusPage, SharedPace, Statuspage, StatusPublisher
 from bot.paging.service import Sev2Pager
 from bot.paging.timers import PagingTimers
 from bot.runbook.service import RunbookService
@@ -114,8 +115,9 @@ def status_page_for(settings: Settings, sessions: async_sessionmaker[AsyncSessio
     """Atlassian Statuspage when its key and page are set, else the built-in page."""
     env = settings.env
     if env.statuspage_api_key and env.statuspage_page_id:
+        # The pace lives in the database, so replicas sharing one key keep to its rate together.
         return Statuspage(api_url=env.statuspage_api_url, api_key=env.statuspage_api_key,
-                          page_id=env.statuspage_page_id)
+                          page_id=env.statuspage_page_id, pacer=SharedPace(sessions))
     return BuiltinStatusPage(sessions=sessions, clock=clock, public_url=env.public_url)
 
 
@@ -233,7 +235,8 @@ class SupportBot:
         # SQLite is embedded, so the bot keeps its own schema current; PostgreSQL is migrated by an operator.
         if migrate if migrate is not None else is_sqlite(settings.env.database_url):
             await upgrade_to_head(engine)
-        return cls(settings, clock=clock or SystemClock(), engine=engine, http=aiohttp.ClientSession())
+        return cls(settings, clock=clock or SystemClock(), engine=engine,
+                   http=aiohttp.ClientSession(trace_configs=[metrics.slack_calls_trace()]))
 
     def services(self) -> dict[str, Any]:
         """What listeners receive by name in Bolt's context."""
@@ -279,7 +282,8 @@ class SupportBot:
                                  services=self.services())
         return build_web_app(endpoint, health_problem=self.health_problem,
                              extra_routes=[*self.status_site.routes(), *jira_webhook.routes(self.jira_sync),
-                                           *helpscout_sidebar.routes(self.helpscout)])
+                                           *helpscout_sidebar.routes(self.helpscout),
+                                           *metrics.routes(self.sessions, self.clock)])
 
     async def start(self, *, host: str = "0.0.0.0", port: int | None = None, scheduler: bool = True) -> int:
         """Serves HTTP and, unless told not to, starts firing due timers; returns the port it listens on."""

@@ -158,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="run the bot against the local Slack sandbox and tell a story")
     demo.add_argument("--quiet-logs", action="store_true", default=True, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.core import logs
+
+    logs.configure(os.environ.get("LOG_FORMAT"), os.environ.get("LOG_LEVEL"))  # JSON lines with LOG_FORMAT=json
     # Alembic narrates every step at INFO, and APScheduler says "Running job" and "executed successfully" on
     # every tick: a quiet log says what the bot did, and only problems of theirs.
     for chatty in ("alembic", "apscheduler"):

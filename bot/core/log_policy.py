@@ -8,7 +8,11 @@ import logging
 
 # The lowest level each may log at: httpx says every request at INFO, which is noise rather than news.
 PAYLOAD_LOGGERS = {"slack_sdk": logging.INFO, "slack_bolt": logging.INFO, "httpx": logging.WARNING,
-                   "httpcore": logging.WARNING}
+                   "httpcore": logging.WARNING,
+                   # PagerDuty's client uses the httpx2 fork; the database drivers say each statement's
+                   # parameters at DEBUG (what was typed into a ticket), SQLAlchemy at INFO when echoing.
+                   "httpx2": logging.WARNING, "httpcore2": logging.WARNING, "aiosqlite": logging.INFO,
+                   "asyncpg": logging.INFO, "sqlalchemy.engine": logging.WARNING}
 
 
 def keep_payloads_out_of_logs() -> None:

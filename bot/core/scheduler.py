@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.core import logs, metrics
 from bot.core.clock import Clock
 from bot.core.timers import TimerKey
 from storage.db import database_failure
@@ -172,6 +173,10 @@ class TimerService:
             log.exception("pruning timer history failed")
 
     async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
+        with logs.ticket_context(timer.ticket_number):  # reset after: the tick never keeps a stale ticket
+            return await self._fire_one(timer, now)
+
+    async def _fire_one(self, timer: timers.DueTimer, now: datetime) -> int:
         registered = self._handlers.get(timer.kind)
         try:
             if registered is None:
@@ -183,8 +188,10 @@ class TimerService:
                                                now=self._clock.now()):
                     return 0  # cancelled since it was claimed, or its lease passed to another claimant
                 await handler(session, key, timer)
+            metrics.timer_fired(timer.kind, (self._clock.now() - timer.due_at).total_seconds())
             return 1
         except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
+            metrics.timer_failed(timer.kind)
             log.warning("timer %s failed (attempt %d): %s", timer.key, timer.attempts, type(exc).__name__)
             async with self._sessions.begin() as session:
                 await timers.retry_timer_later(session, timer_id=timer.id, due_at=now + retry_delay(timer.attempts),
@@ -201,6 +208,9 @@ class TimerService:
     async def _tick(self) -> None:
         try:
             await self.fire_due(settle=False)
+        except asyncio.CancelledError:
+            # Stopping cancels a tick mid-way: what it fired is committed, the rest falls due again.
+            log.info("scheduler tick cancelled by the stop")
         except Exception as exc:
             if why := database_failure(exc):  # an outage: one line a tick, and the next tick tries again
                 log.warning("scheduler tick skipped: %s (%s)", why, type(exc).__name__)

@@ -20,6 +20,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot.core import logs, metrics
 from bot.core.payload_shape import is_ssl_check, malformed_reason
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 HealthCheck = Callable[[], Awaitable[str | None]]  # None when healthy, else the problem in words
 RESPONDED = "supportbot_responded"  # context key: set once Slack's HTTP request has its answer
 ANSWERS = "supportbot_answers"  # context key: the AnswerGate of the endpoint
+KIND = web.RequestKey("supportbot_kind", str)  # aiohttp request key: what the Slack request is, for the metrics
+# Requests other than Slack's, counted by route (Slack's are counted by SlackEndpoint, by payload kind).
+COUNTED_ROUTES = {"/jira/webhook": "jira_webhook", "/helpscout/sidebar": "helpscout"}
 
 
 class AnswerGate:
@@ -82,10 +86,19 @@ class SlackEndpoint:
     async def handle(self, request: web.Request) -> web.Response:
         """Slack's answer to one request: 401 unsigned or stale, 400 malformed, otherwise what Bolt replies."""
         self.answers.enter()
+        started = time.perf_counter()
+        # One ID per request at once, replaced by Slack's own once the body is read; reset after, since
+        # aiohttp serves a keep-alive connection's requests in one task.
+        token = logs.bind_request(logs.new_request_id())
+        status = 500
         try:
-            return await self._answer(request)
+            response = await self._answer(request)
+            status = response.status
+            return response
         finally:
             self.answers.leave()
+            metrics.request_answered(request.get(KIND, "unknown"), status, time.perf_counter() - started)
+            logs.REQUEST_ID.reset(token)
 
     async def _answer(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -106,6 +119,8 @@ class SlackEndpoint:
                                                      ANSWERS: self.answers})
             if is_ssl_check(bolt_request.body):
                 return web.Response(status=200)
+            request[KIND] = metrics.slack_request_kind(bolt_request.body)
+            logs.bind_request(logs.slack_request_id(bolt_request.body) or logs.REQUEST_ID.get() or "")
             reason = malformed_reason(bolt_request.body)
         except (ValueError, TypeError, AttributeError) as exc:
             reason = f"unparseable body ({type(exc).__name__})"
@@ -139,6 +154,25 @@ async def _client_gone_is_one_line(request: web.Request, handler: Callable[[web.
         return web.Response(status=400, text="connection lost")
 
 
+@web.middleware
+async def _counted(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
+    """Counts the answers of the non-Slack routes that outside systems call (Jira, Help Scout)."""
+    kind = COUNTED_ROUTES.get(request.path)
+    if kind is None:
+        return await handler(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.request_answered(kind, status)
+
+
 def build_web_app(endpoint: SlackEndpoint, *, health_problem: HealthCheck,
                   extra_routes: list[web.RouteDef] | None = None) -> web.Application:
     """The HTTP app: Slack events, `GET /healthz` (503 while the database refuses a write) and any extra routes."""
@@ -148,7 +182,7 @@ def build_web_app(endpoint: SlackEndpoint, *, health_problem: HealthCheck,
         return web.json_response(body if problem is None else {**body, "problem": problem},
                                  status=200 if problem is None else 503)
 
-    web_app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[_client_gone_is_one_line])
+    web_app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[_client_gone_is_one_line, _counted])
     web_app.add_routes([web.post("/slack/events", endpoint.handle), web.get("/healthz", healthz),
                         *(extra_routes or [])])
     return web_app

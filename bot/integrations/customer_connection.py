@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import httpx
 
+from bot.core.metrics import calling
+
 MAX_BODY_BYTES = 1_000_000
 REUSE_SECONDS = 30.0
 Why = Literal["ticket", "lookup", "automation", "action"]
@@ -139,10 +141,11 @@ class CustomerConnection:
                    "X-Supportbot-Signature": sign(self._secret, stamp, raw)}
         self.upstream_requests += 1
         try:
-            async with asyncio.timeout(self._timeout):
-                async with self._http.stream("POST", self._url, content=raw, headers=headers) as response:
-                    body = await self._read_capped(response)
-                    status = response.status_code
+            with calling("customer_connection") as call:  # outside the timeout, which raises as it ends
+                async with asyncio.timeout(self._timeout):
+                    async with self._http.stream("POST", self._url, content=raw, headers=headers) as response:
+                        call.status = status = response.status_code
+                        body = await self._read_capped(response)
         except TimeoutError:
             raise CustomerDataUnavailable(f"the customer endpoint did not answer within {self._timeout:g} s") \
                 from None

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from bot.core.errors import OutsideServiceError
+from bot.core.metrics import counted
 from bot.integrations.retries import retry_after_seconds, with_retries
 
 SERVICE = "Jira"
@@ -129,8 +130,8 @@ class Jira:
 
     async def _once(self, method: str, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = await self._http.request(method, self._base + path, json=body, auth=self._auth,
-                                                headers={"Accept": "application/json"})
+            response = await counted("jira", self._http.request(method, self._base + path, json=body, auth=self._auth,
+                                                                headers={"Accept": "application/json"}))
         except httpx.HTTPError as exc:
             raise OutsideServiceError(SERVICE, f"{method} {path} failed: {type(exc).__name__}",
                                       retryable=True) from None

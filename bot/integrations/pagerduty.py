@@ -14,6 +14,7 @@ from typing import Any
 import pagerduty
 
 from bot.core.errors import OutsideServiceError
+from bot.core.metrics import counted
 
 SERVICE = "PagerDuty"
 _LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
@@ -109,7 +110,7 @@ class PagerDuty:
 
     async def _call(self, send: Any, what: str) -> str:
         try:
-            return str(await asyncio.to_thread(send))
+            return str(await counted("pagerduty", asyncio.to_thread(send)))
         except pagerduty.HttpError as exc:
             status = exc.response.status_code if exc.response is not None else None
             retryable = status is None or status == 429 or status >= 500

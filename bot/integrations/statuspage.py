@@ -6,18 +6,24 @@ Both take only customer-facing words; internal details are refused before they g
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.errors import OutsideServiceError
+from bot.core.metrics import counted
 from bot.integrations.retries import retry_after_seconds, with_retries
-from storage.repositories import public_status
+from storage.repositories import pace, public_status
 
+log = logging.getLogger(__name__)
 SERVICE = "Statuspage"
 
 
@@ -53,22 +59,76 @@ class StatusPublisher(Protocol):
         ...
 
 
+class Pacer(Protocol):
+    """Spaces the requests under one API key, known only by a hash of it."""
+
+    async def wait_turn(self, key_hash: str, spacing: float) -> None:
+        """Returns when a request under the key may go out: at least `spacing` seconds after the one before."""
+        ...
+
+
+class LocalPace:
+    """The pace within this process alone: right for one replica, and the fallback while the database is away."""
+
+    def __init__(self) -> None:
+        self._next_at: dict[str, float] = {}
+
+    async def wait_turn(self, key_hash: str, spacing: float) -> None:
+        """Takes the next free slot for the key (no await in between, so no two callers get one slot) and
+        waits for it."""
+        now = time.monotonic()
+        start = max(now, self._next_at.get(key_hash, now))
+        self._next_at[key_hash] = start + spacing
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+class SharedPace:
+    """The pace across every replica on one database: each request reserves its slot in the key's row, in a
+    short transaction of its own, then waits for it holding nothing. Slots are read off the database's clock,
+    so the replicas' own clocks need not agree."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._local = LocalPace()
+
+    async def wait_turn(self, key_hash: str, spacing: float) -> None:
+        """Reserves the key's next slot in the database and sleeps until it; without the database, paces
+        this process alone rather than holding the status page back."""
+        try:
+            async with self._sessions.begin() as session:
+                wait = await pace.reserve_slot(session, key_hash=key_hash, spacing=timedelta(seconds=spacing))
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("Statuspage pace: the database did not answer (%s); pacing this process alone",
+                        type(exc).__name__)
+            await self._local.wait_turn(key_hash, spacing)
+            return
+        if wait:
+            await asyncio.sleep(wait.total_seconds())
+
+
+def pace_key(api_key: str) -> str:
+    """What the pace knows an API key by: a hash, so the secret itself is never stored."""
+    return hashlib.sha256(f"statuspage:{api_key}".encode()).hexdigest()
+
+
 class Statuspage:
     """Atlassian Statuspage over REST v1, about one request a second; 420/429/5xx retried after Retry-After."""
 
     name = "Statuspage"
 
     def __init__(self, *, api_url: str, api_key: str, page_id: str, http: httpx.AsyncClient | None = None,
-                 attempts: int = 4, min_interval: float = 1.05, timeout: float = 10.0) -> None:
+                 attempts: int = 4, min_interval: float = 1.05, timeout: float = 10.0,
+                 pacer: Pacer | None = None) -> None:
         self._base = f"{api_url.rstrip('/')}/pages/{page_id}"
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._headers = {"Authorization": f"OAuth {api_key}"}
         self._attempts = attempts
         # Statuspage allows about one request a second per key: pace ourselves (with a little room for clock
-        # jitter at its end) instead of collecting 429s.
+        # jitter at its end) instead of collecting 429s. Several replicas share the pace through `pacer`.
         self._min_interval = min_interval
-        self._pace = asyncio.Lock()
-        self._last_request = 0.0
+        self._pacer: Pacer = pacer or LocalPace()
+        self._pace_key = pace_key(api_key)
 
     def __repr__(self) -> str:
         return f"Statuspage(base={self._base!r})"
@@ -115,13 +175,10 @@ class Statuspage:
                                   cap=5.0, hint_statuses=(420, 429))
 
     async def _once(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        async with self._pace:
-            wait = self._last_request + self._min_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_request = time.monotonic()
+        await self._pacer.wait_turn(self._pace_key, self._min_interval)
         try:
-            response = await self._http.request(method, self._base + path, json=body, headers=self._headers)
+            response = await counted("statuspage", self._http.request(method, self._base + path, json=body,
+                                                                      headers=self._headers))
         except httpx.HTTPError as exc:
             raise OutsideServiceError(SERVICE, f"{method} {path} failed: {type(exc).__name__}",
                                       retryable=True) from None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from blocks import ticket_card as cards
 from blocks.runbook import card_match
 from blocks.text import section
+from bot.core import logs
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.errors import UnknownTicket
@@ -71,6 +72,7 @@ class TicketCard:
             ticket = await repo.get_ticket(session, number=number)
         if ticket is None:
             raise UnknownTicket(f"Ticket #{number} does not exist.")
+        logs.bind_ticket(number)  # every workflow reads its ticket here: its log lines name it from now on
         return ticket
 
     async def post(self, ticket: Ticket, *, planned_only: bool = False) -> str | None:
@@ -112,7 +114,6 @@ class TicketCard:
             channel, thread = elsewhere, None
         elif thread is None and await self._once.pending(card_key(number)):
             return
-
 
         async def send(claim: Claim) -> str:
             mark = note_mark(number, note)

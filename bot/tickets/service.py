@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from blocks import message_ticket as message_cards
 from blocks import ticket_card as cards
 from blocks.refusals import agents_only
+from bot.core import logs
 from bot.core.clock import Clock
 from bot.core.config import BotConfig
 from bot.core.errors import NotAllowed, TicketNotSaved
@@ -137,6 +138,7 @@ class TicketService:
             log.error("ticket not saved: %s (%s)", why or "the database refused the write", type(exc).__name__)
             raise TicketNotSaved(cards.ticket_not_saved(
                 f"the database refused the write: {why}" if why else "the database refused the write")) from exc
+        logs.bind_ticket(filed.ticket.number)
         if filed.incident is not None:
             # SEV1 moves at once: paging starts the moment the ticket is stored, not after Slack hears back.
             self._opening[filed.ticket.number] = asyncio.ensure_future(self._incidents.run_prepared(filed.incident))

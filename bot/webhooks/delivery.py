@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.config import Settings
+from bot.core.metrics import counted
 from bot.core.scheduler import BackgroundWork, retry_delay
 from bot.integrations.customer_connection import sign
 from storage.repositories import outbox
@@ -161,7 +162,8 @@ class WebhookDelivery:
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=False)
         try:
-            response = await self._http.post(destination.url, content=body, headers=headers, timeout=self._timeout)
+            response = await counted("webhook", self._http.post(destination.url, content=body, headers=headers,
+                                                                timeout=self._timeout))
         except httpx.TimeoutException:
             return f"no answer within {self._timeout:g} s"
         except httpx.HTTPError as exc:
