@@ -35,7 +35,7 @@ def incident_channel_only(command: str) -> str:
     return f"`{command}` works in an incident channel (#incident-…). Use it there to update the status page."
 
 
-# A field error for lone surrogates: no Slack client sends them, so they come from a broken paste or a forgery.
+# A field error for lone surrogates and NUL: no Slack client sends them, so they come from a broken paste or a forgery.
 BROKEN_CHARACTERS = "This has characters that are not text (a broken emoji?): type it again"
 
 

@@ -16,6 +16,7 @@ F = TicketField
 # Free text leaves room for escaping inside a 3,000-character section.
 URL_MAX = LINK_MAX
 TEXT_MAX = 2500
+REASON_MAX = 500  # the change-severity modal's reason
 
 
 def _text_input(field: TicketField, label: str, *, optional: bool = False, multiline: bool = False,
@@ -137,7 +138,7 @@ def severity_modal(*, ticket_number: int, current: Severity, current_impact: Imp
                          "initial_option": initial}},
             {"type": "input", "block_id": SeverityField.REASON.value, "label": plain("Reason for the change"),
              "element": {"type": "plain_text_input", "action_id": SeverityField.REASON.value, "multiline": True,
-                         "max_length": 500}},
+                         "max_length": REASON_MAX}},
         ],
     }
 

@@ -15,6 +15,7 @@ from blocks.ids import Action, Callback, ClosureField
 from bot.closure.service import ClosureRefused, ClosureService, Resolution
 from bot.core.views import state_value, text_value, view_metadata
 from bot.domain import Category, ClosureItem
+from bot.tickets.intake import FieldReader
 from handlers.errors import guarded, refused_inline
 
 C = ClosureField
@@ -78,11 +79,15 @@ async def resolve(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], clo
     if cause not in Category._value2member_map_:
         await ack(response_action="errors", errors={C.ROOT_CAUSE.value: "Choose the root-cause category"})
         return
+    reader = FieldReader(view, {C.JIRA_KEY.value: 100, C.SENTRY_ID.value: 100})  # the note: TEXT_MAX
+    jira, sentry, note = (reader.checked(block.value) for block in (C.JIRA_KEY, C.SENTRY_ID, C.NOTE))
+    if reader.errors:  # past max_length or NUL: a forged submission, refused before anything is stored
+        await ack(response_action="errors", errors=reader.errors)
+        return
     await ack()
     await closure.resolve(int(view_metadata(view)["ticket"]), Resolution(
         root_cause=Category(cause), customer_confirmed=_ticked(view, C.CONFIRMED),
-        novel_path=_ticked(view, C.NOVEL_PATH), jira_key=text_value(view, C.JIRA_KEY.value) or None,
-        sentry_id=text_value(view, C.SENTRY_ID.value) or None, note=text_value(view, C.NOTE.value)), by=user)
+        novel_path=_ticked(view, C.NOVEL_PATH), jira_key=jira or None, sentry_id=sentry or None, note=note), by=user)
 
 
 async def checklist_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,

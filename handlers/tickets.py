@@ -12,10 +12,10 @@ from blocks.ticket_modal import not_allowed_modal, severity_modal, ticket_modal,
 from bot.core.clock import Clock
 from bot.core.errors import TicketNotSaved
 from bot.core.formats import TIME_ZONES
-from bot.core.views import state_value, view_metadata
+from bot.core.views import state_value, text_value, view_metadata
 from bot.domain import Impact
 from bot.tickets.from_message import message_source
-from bot.tickets.intake import TicketForm
+from bot.tickets.intake import TicketForm, severity_errors
 from bot.tickets.service import TicketService
 from handlers.errors import guarded, refused_inline
 
@@ -90,10 +90,9 @@ async def change_severity(ack: AsyncAck, body: dict[str, Any], view: dict[str, A
                             tickets.require_agent(body["user"]["id"], "change a ticket's severity")):
         return
     impact = state_value(view, SeverityField.IMPACT.value)
-    reason = (state_value(view, SeverityField.REASON.value) or "").strip()
-    if impact not in Impact._value2member_map_ or not reason:
-        await ack(response_action="errors", errors={SeverityField.REASON.value: "Say why the severity changes"}
-                  if not reason else {SeverityField.IMPACT.value: "Choose the impact"})
+    reason = text_value(view, SeverityField.REASON.value)
+    if errors := severity_errors(impact, reason):
+        await ack(response_action="errors", errors=errors)
         return
     number = int(view_metadata(view)["ticket"])
     if unchanged := await tickets.severity_unchanged(number, Impact(impact)):

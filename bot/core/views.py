@@ -17,7 +17,9 @@ def state_value(view: Mapping[str, Any], block_id: str) -> Any:
             return action[key]
     if "selected_option" in action:
         selected = action["selected_option"]
-        return selected.get("value") if isinstance(selected, Mapping) else None
+        value = selected.get("value") if isinstance(selected, Mapping) else None
+        # Slack's option values are strings; a forged list or dict would crash the enum lookups that follow.
+        return value if isinstance(value, str) else None
     return None
 
 
@@ -28,8 +30,9 @@ def text_value(view: Mapping[str, Any], block_id: str) -> str:
 
 
 def has_broken_characters(text: str) -> bool:
-    """True for lone UTF-16 surrogates: no client sends them, and neither Slack nor the database stores them."""
-    return any("\ud800" <= c <= "\udfff" for c in text)
+    """True for lone UTF-16 surrogates and NUL: no client types them, and PostgreSQL refuses both in text (so a
+    forged NUL would otherwise be "the database refused the write", on one database and not the other)."""
+    return any("\ud800" <= c <= "\udfff" or c == "\x00" for c in text)
 
 
 def view_metadata(view: Mapping[str, Any]) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class JiraSync:
             return 401
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack, a 500
             return 400
         # Jira sends the same identifier on each retry of one delivery; without one, the body is the identity.
         delivery = headers.get(DELIVERY_HEADER) or hashlib.sha256(body).hexdigest()

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from blocks.ids import SeverityField
 from blocks.ids import TicketField as F
 from blocks.refusals import BROKEN_CHARACTERS, too_long
-from blocks.ticket_modal import TEXT_MAX, URL_MAX
+from blocks.ticket_modal import REASON_MAX, TEXT_MAX, URL_MAX
 from bot.core.formats import is_email, is_time_zone, is_web_link
 from bot.core.views import has_broken_characters, state_value, text_value
 from bot.domain import Category, Environment, Impact, PlanTier
@@ -57,6 +58,19 @@ def url_problem(url: str) -> str | None:
 def link_problem(url: str) -> str | None:
     """The inline error for a screenshot or help desk link that is not an http(s) link; None when fine."""
     return None if is_web_link(url) else "Enter a link that starts with https://"
+
+
+def severity_errors(impact: object, reason: str) -> dict[str, str]:
+    """Inline errors for the change-severity modal (its trimmed reason); empty when the change may be made."""
+    if not reason:
+        return {SeverityField.REASON.value: "Say why the severity changes"}
+    if len(reason) > REASON_MAX:
+        return {SeverityField.REASON.value: too_long(REASON_MAX, len(reason))}
+    if has_broken_characters(reason):
+        return {SeverityField.REASON.value: BROKEN_CHARACTERS}
+    if impact not in Impact._value2member_map_:
+        return {SeverityField.IMPACT.value: "Choose the impact"}
+    return {}
 
 
 class FieldReader:
