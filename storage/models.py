@@ -372,3 +372,14 @@ class WebhookOutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
 
+
+class ApiPaceRow(Base):
+    """When the next request under one outside API key may go out, shared by every replica: Statuspage allows
+    about one request a second per key, however many processes send. Keyed by a hash; the key is a secret."""
+
+    __tablename__ = "api_pace"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Unix seconds rather than a timestamp: the reservation is one statement doing arithmetic on it, which
+    # SQLite cannot do on the text it keeps datetimes as.
+    next_at: Mapped[float]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import RunbookEntry, RunbookMatch
 from storage.models import RunbookEntryRow
+from storage.repositories._upsert import insert_ignoring_conflicts, rows_affected
 
 Outcome = Literal["added", "updated", "unchanged"]
 
@@ -79,17 +80,20 @@ async def search(session: AsyncSession, query: str, limit: int = 3) -> list[Runb
 
 async def upsert_entry(session: AsyncSession, entry: RunbookEntry, *, now: datetime) -> Outcome:
     """Adds the entry, or updates the one with the same slug (else the same title, in any case); "unchanged"
-    when that one says exactly this already."""
-    found = (await session.scalars(
-        select(RunbookEntryRow)
-        .where(or_(RunbookEntryRow.slug == entry.slug, func.lower(RunbookEntryRow.title) == entry.title.lower()))
-        .order_by(case((RunbookEntryRow.slug == entry.slug, 0), else_=1)).limit(1))).first()
+    when that one says exactly this already.
+
+    The unique slug decides a race, not the look-up: the same modal delivered to two replicas at once finds
+    nothing on both, and the one whose insert lost finds its twin's entry and leaves it "unchanged"."""
+    found = await _same_entry(session, entry)
     values = {"slug": entry.slug, "title": entry.title, "symptoms": entry.symptoms, "steps": entry.steps,
               "workaround": entry.workaround, "source": entry.source}
     if found is None:
-        session.add(RunbookEntryRow(**values, updated_at=now))
-        await session.flush()
-        return "added"
+        inserted = await session.execute(insert_ignoring_conflicts(
+            session, RunbookEntryRow.__table__, {**values, "updated_at": now}, ["slug"]))  # type: ignore[arg-type]
+        if rows_affected(inserted):
+            return "added"
+        found = await _same_entry(session, entry)
+        assert found is not None, "the insert clashed on a slug no row has"
     if all(getattr(found, key) == value for key, value in values.items() if key != "source"):
         return "unchanged"
     for key, value in values.items():
@@ -97,6 +101,14 @@ async def upsert_entry(session: AsyncSession, entry: RunbookEntry, *, now: datet
     found.updated_at = now
     await session.flush()
     return "updated"
+
+
+async def _same_entry(session: AsyncSession, entry: RunbookEntry) -> RunbookEntryRow | None:
+    return (await session.scalars(
+        select(RunbookEntryRow)
+        .where(or_(RunbookEntryRow.slug == entry.slug, func.lower(RunbookEntryRow.title) == entry.title.lower()))
+        .order_by(case((RunbookEntryRow.slug == entry.slug, 0), else_=1)).limit(1)
+        .execution_options(populate_existing=True))).first()
 
 
 async def get_entry(session: AsyncSession, *, slug: str) -> RunbookEntry | None:
