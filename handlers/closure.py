@@ -44,13 +44,16 @@ async def open_fix_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, 
 
 async def fix_deployed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], closure: ClosureService) -> None:
     """Fix modal submission: production must be confirmed; then the reply is drafted under the card."""
+    reader = FieldReader(view, {C.RELEASE_TAG.value: 100})  # the modal's max_length
+    tag = reader.checked(C.RELEASE_TAG.value)
     if not _ticked(view, C.IN_PRODUCTION):
-        await ack(response_action="errors", errors={C.IN_PRODUCTION.value: views.not_in_production()})
+        reader.errors[C.IN_PRODUCTION.value] = views.not_in_production()
+    if reader.errors:
+        await ack(response_action="errors", errors=reader.errors)
         return
     await ack()
     when = state_value(view, C.VISIBLE_AT.value)
-    await closure.fix_deployed(int(view_metadata(view)["ticket"]), by=body["user"]["id"],
-                               tag=text_value(view, C.RELEASE_TAG.value) or None,
+    await closure.fix_deployed(int(view_metadata(view)["ticket"]), by=body["user"]["id"], tag=tag or None,
                                visible_at=datetime.fromtimestamp(int(when), UTC) if isinstance(when, int) else None)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything the tests need and runs lint, types and the whole test suite (pytest).
-# Debian packages: chromium renders the built-in status page; postgresql runs the storage tests on
-# PostgreSQL (a throwaway cluster on loopback). Installed only when missing, with apt-get.
+# Installs everything the tests need and runs lint, types and the whole test suite twice: on SQLite, then on
+# PostgreSQL (each pytest worker starts a throwaway cluster on loopback; if it cannot start, the run fails).
+# Debian packages: chromium renders the built-in status page; postgresql is the second database and the replicas'.
+# Installed only when missing, with apt-get. Two workers (pytest-xdist): this machine has two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,8 @@ fi
 .venv/bin/ruff check bot handlers blocks storage tests benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
-.venv/bin/pytest -q "$@"
+workers="${SUPPORTBOT_TEST_WORKERS:-2}"
+echo "== the suite on SQLite =="
+SUPPORTBOT_TEST_DATABASE=sqlite .venv/bin/pytest -q -n "$workers" "$@"
+echo "== the suite on PostgreSQL =="
+SUPPORTBOT_TEST_DATABASE=postgresql .venv/bin/pytest -q -n "$workers" "$@"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from itertools import count
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import create_engine
 from storage.migrate import upgrade_to_head
@@ -95,3 +97,55 @@ class PostgresDatabases:
 def postgres_databases() -> Iterator[PostgresDatabases]:
     with postgres_server() as url:
         yield PostgresDatabases(url)
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine to its end on a loop of its own, from synchronous code (even inside a running loop)."""
+    return _run(coroutine)
+
+
+def database_name(url: str) -> str:
+    """The database a URL names: the PostgreSQL database's name, or the SQLite file's path."""
+    name = make_url(url).database
+    assert name, url
+    return name
+
+
+@asynccontextmanager
+async def autocommit(url: str) -> AsyncIterator[AsyncConnection]:
+    """A connection of the test's own (as the cluster's superuser on PostgreSQL), each statement its own
+    transaction: what another process or an operator does to the bot's database."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+    finally:
+        await engine.dispose()
+
+
+async def execute(url: str, *statements: str) -> None:
+    """Runs statements on the database at url, each committed at once."""
+    await _execute(url, *statements)
+
+
+async def stored_text(url: str) -> bytes:
+    """Everything the database holds, for a search for a value that must never be stored: every row of every
+    table as text, and on SQLite also the file's raw bytes (with its WAL), which hold freed pages too."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.run_sync(_every_row)
+    finally:
+        await engine.dispose()
+    raw = b""
+    if make_url(url).get_backend_name() == "sqlite":
+        path = Path(database_name(url))
+        raw = b"".join(p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")))
+    return rows.encode() + raw
+
+
+def _every_row(connection: Connection) -> str:
+    metadata = MetaData()
+    metadata.reflect(connection)
+    return "\n".join(f"{table.name}: " + " | ".join(str(value) for value in row)
+                     for table in metadata.sorted_tables for row in connection.execute(table.select()))

@@ -15,12 +15,13 @@ from blocks.ids import EscalationField as E
 from blocks.ticket_modal import URL_MAX
 from bot.core.formats import is_time_zone, is_web_link
 from bot.core.redaction import redact
-from bot.core.views import state_value
+from bot.core.views import has_broken_characters, state_value
 from bot.domain import EscalationFacts, PlanTier, ReproResult
 from bot.tickets.intake import FieldReader, picked_moment
 
 FIELD_MAX = {E.WORKSPACE_ID: 100, E.CUSTOMER_TIMEZONE: 64, E.REQUEST_ID: 200, E.SENTRY_URL: URL_MAX,
              E.JIRA: URL_MAX, E.CUSTOMER_IMPACT: IMPACT_MAX}
+COMPONENT_MAX = 64  # the stored round's column
 _SENTRY_ISSUE = re.compile(r"/issues/(\d+)(?:/|$|\?|#)")
 
 
@@ -85,6 +86,9 @@ class EscalationForm:
             if jira_key is None:
                 errors[E.JIRA.value] = "Enter an existing Jira key such as SUP-123, or its link, or leave it empty"
         component = state_value(view, E.COMPONENT.value)
+        # Only a forged option is this long or broken: it would reach the 64-character column unchecked.
+        if isinstance(component, str) and (len(component) > COMPONENT_MAX or has_broken_characters(component)):
+            errors[E.COMPONENT.value] = "Choose the component from the list"
         team = state_value(view, E.TEAM.value)
         if errors or result is None or plan is None:
             return cls(facts=None, errors=errors)

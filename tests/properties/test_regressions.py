@@ -6,9 +6,11 @@ from bot.app import SupportBot
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import View
-from bot.sandbox.workspace import AGENT, file_ticket, ticket_card_message, ticket_values
+from bot.sandbox.workspace import AGENT, escalation_values, file_ticket, ticket_card_message, ticket_values
+from storage.repositories import audit
+from storage.repositories import escalations as escalation_repo
 from storage.repositories import tickets as ticket_repo
-from tests.properties.forge import forged_option, inline_errors, open_modal, submit_forged
+from tests.properties.forge import forged_option, inline_errors, labelled, open_modal, submit_forged
 
 TRIAGE = "C0TRIAGE01"
 
@@ -57,3 +59,28 @@ async def test_a_nul_in_the_closing_note_is_refused_before_the_modal_closes(
     errors = inline_errors(await submit_forged(slack, user_id=AGENT.user_id, view=view, values=values), view)
     assert errors is not None and "close_note" in errors
     assert (await bot.tickets.get(1)).status.value == "open"
+
+
+async def test_a_forged_component_past_its_column_is_refused_inline_not_a_database_error(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    await file_ticket(slack, sandbox, values=ticket_values(Impact="Cosmetic or how-to question"))
+    card = await sandbox.wait_for(lambda: ticket_card_message(sandbox, 1, TRIAGE))
+    view = await open_modal(slack, user_id=AGENT.user_id, action_id="ticket_escalate", message=card)
+    values = {**labelled(view, escalation_values()), "esc_component": forged_option("billing" + "x" * 300),
+              "esc_team": "payments"}
+    errors = inline_errors(await submit_forged(slack, user_id=AGENT.user_id, view=view, values=values), view)
+    assert errors is not None and "esc_component" in errors
+    async with bot.sessions() as session:
+        assert await escalation_repo.latest_escalation(session, ticket_number=1) is None
+
+
+async def test_a_release_tag_past_its_max_length_is_refused_inline(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+    await file_ticket(slack, sandbox, values=ticket_values(Impact="Cosmetic or how-to question"))
+    card = await sandbox.wait_for(lambda: ticket_card_message(sandbox, 1, TRIAGE))
+    view = await open_modal(slack, user_id=AGENT.user_id, action_id="ticket_fix_deployed", message=card)
+    values = {"fix_release_tag": "v" * 101, "fix_in_production": "yes"}
+    errors = inline_errors(await submit_forged(slack, user_id=AGENT.user_id, view=view, values=values), view)
+    assert errors == {"fix_release_tag": "Keep this to 100 characters (it has 101)"}
+    async with bot.sessions() as session:
+        assert "fix_deployed" not in [e.action for e in await audit.audit_trail(session, ticket_number=1)]

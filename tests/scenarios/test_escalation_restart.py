@@ -12,7 +12,6 @@ import contextlib
 import os
 import re
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest_asyncio
+from sqlalchemy import text
 
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.jira import JiraStandIn
@@ -30,6 +30,7 @@ from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import ENGINEER, escalate, file_ticket, ticket_card_message, ticket_values
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
+from tests.databases import autocommit, run_coroutine
 from tests.scenarios.conftest import JIRA_WEBHOOK_SECRET, PAYMENTS_KEY, ROUTING_KEY
 from tests.scenarios.test_process_restart import _free_port
 
@@ -59,7 +60,7 @@ class Process:
     env: dict[str, str]
     port: int
     log: Path
-    database: Path
+    database: str  # the fixture's URL: SQLite or PostgreSQL, as the suite runs
     process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -92,13 +93,18 @@ class Process:
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
-    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with contextlib.closing(sqlite3.connect(self.database, timeout=15)) as db:
-            return db.execute(sql, args).fetchall()
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows the database holds now (read on a loop of its own, so callers may stay synchronous)."""
+        return run_coroutine(_rows(self.database, sql))
 
     def driver(self, sandbox: SlackSandbox) -> SlackDriver:
         return SlackDriver(events_url=f"http://127.0.0.1:{self.port}/slack/events", signing_secret=SIGNING_SECRET,
                            sandbox=sandbox)
+
+
+async def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    async with autocommit(url) as db:
+        return [tuple(row) for row in (await db.execute(text(sql))).all()]
 
 
 @pytest_asyncio.fixture
@@ -109,12 +115,12 @@ async def stand_ins() -> AsyncIterator[tuple[PagerDutyStandIn, JiraStandIn]]:
 
 @pytest_asyncio.fixture
 async def bot_process(sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, JiraStandIn],
-                      tmp_path: Path) -> AsyncIterator[Process]:
+                      tmp_path: Path, database_url: str) -> AsyncIterator[Process]:
     pagerduty, jira = stand_ins
     port = _free_port()
-    database = tmp_path / "bot.db"
+    database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port),
+           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),
            "SUPPORTBOT_CONFIG": str(_config(tmp_path)), "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
            "PAGERDUTY_ROUTING_KEY_PAYMENTS": PAYMENTS_KEY, "PAGERDUTY_EVENTS_URL": pagerduty.url,
            "JIRA_BASE_URL": jira.base_url, "JIRA_EMAIL": jira.email, "JIRA_API_TOKEN": jira.api_token,
@@ -153,7 +159,7 @@ def _said(sandbox: SlackSandbox, channel: str, thread: str, needle: str) -> list
 
 def _escalated_at(bot: Process) -> float:
     (value,) = bot.query("SELECT escalated_at FROM escalations WHERE ticket_number = 1")[0]
-    moment = datetime.fromisoformat(value)
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)  # PostgreSQL's, SQLite's
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 

@@ -7,36 +7,55 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import SupportBot
 from bot.sandbox.driver import VERIFICATION_TOKEN, SlackDriver, sign_request
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.view_state import build_state
 from bot.sandbox.workspace import AGENT, GENERAL, file_ticket, ticket_values
+from storage.db import is_sqlite
+from storage.models import UTCDateTime
 from storage.repositories import audit, timers
 from storage.repositories import tickets as ticket_repo
 from tests.conftest import SIGNING_SECRET
+from tests.databases import autocommit, database_name, execute
 
 TRIAGE = "C0TRIAGE01"
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
+def _url(bot: SupportBot) -> str:
+    return bot.settings.env.database_url
+
+
 def _db_path(bot: SupportBot) -> Path:
-    database = make_url(bot.settings.env.database_url).database
-    assert database
-    return Path(database)
+    return Path(database_name(_url(bot)))
 
 
 def _sqlite(bot: SupportBot) -> sqlite3.Connection:
     return sqlite3.connect(_db_path(bot), timeout=5, isolation_level=None)
+
+
+def _on_postgres(bot: SupportBot) -> bool:
+    return not is_sqlite(_url(bot))
+
+
+async def _on_the_cluster(bot: SupportBot, *statements: str) -> None:
+    """Runs statements as the PostgreSQL cluster's superuser, from its maintenance database (an operator's
+    ALTER DATABASE cannot run inside the database it changes while connections are being refused)."""
+    await execute(make_url(_url(bot)).set(database="postgres").render_as_string(hide_password=False), *statements)
 
 
 async def _count(bot: SupportBot) -> int:
@@ -250,9 +269,16 @@ async def test_a_refused_card_is_explained_to_the_agent_and_the_ticket_is_kept(
 async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_again(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     view = sandbox.views[await _open_intake(slack, sandbox)]
-    db = _sqlite(bot)
+    if _on_postgres(bot):
+        refuse = ["CREATE FUNCTION disk_says_no() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$$ BEGIN RAISE EXCEPTION 'disk says no'; END $$",
+                  "CREATE TRIGGER t BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION disk_says_no()"]
+        allow = ["DROP TRIGGER t ON tickets", "DROP FUNCTION disk_says_no()"]
+    else:
+        refuse = ["CREATE TRIGGER t BEFORE INSERT ON tickets BEGIN SELECT RAISE(ABORT, 'disk says no'); END"]
+        allow = ["DROP TRIGGER t"]
+    await execute(_url(bot), *refuse)
     try:
-        db.execute("CREATE TRIGGER t BEFORE INSERT ON tickets BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
         response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
         assert response.acked_in_time
         assert response.json is not None and response.json["response_action"] == "errors"
@@ -262,20 +288,22 @@ async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_
         assert not sandbox.views[view.id].closed
         assert await _count(bot) == 0
         assert sandbox.calls_to("chat.postMessage") == []
-        db.execute("DROP TRIGGER t")
     finally:
-        db.close()
+        await execute(_url(bot), *allow)
 
     response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
     assert response.status == 200 and not response.body
     assert sandbox.views[view.id].closed
     card = await sandbox.wait_for(lambda: next(iter(sandbox.history(TRIAGE)), None))
     await sandbox.wait_for(lambda: sandbox.history(TRIAGE, thread_ts=card.ts))
-    assert "#1 Invoices page shows a blank screen" in card.text
+    # A PostgreSQL sequence is not rolled back with the refused insert: that number is used up, as it would be
+    # on any PostgreSQL-backed tracker; SQLite hands out the next number after the highest stored one.
+    number = 2 if _on_postgres(bot) else 1
+    assert f"#{number} Invoices page shows a blank screen" in card.text
     assert await _count(bot) == 1
     async with bot.sessions() as session:
-        trail = await audit.audit_trail(session, ticket_number=1)
-        pending = await timers.pending_timers(session, ticket_number=1)
+        trail = await audit.audit_trail(session, ticket_number=number)
+        pending = await timers.pending_timers(session, ticket_number=number)
     assert [e.action for e in trail] == ["ticket_filed", "customer_checked"]
     assert len(pending) == 2
 
@@ -286,20 +314,39 @@ async def test_a_database_refusal_says_not_saved_and_the_same_view_can_be_filed_
     assert await _count(bot) == 1 and len(sandbox.history(TRIAGE)) == 1
 
 
+@asynccontextmanager
+async def _another_writer_holding_the_lock(bot: SupportBot, *, seconds: float) -> AsyncIterator[None]:
+    """Another process holds the write lock for `seconds`, longer than Slack will wait: SQLite's exclusive lock,
+    or on PostgreSQL a transaction holding `LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE`. Exits once it is gone."""
+    started = time.monotonic()
+    if not _on_postgres(bot):
+        db = _sqlite(bot)
+        db.execute("BEGIN EXCLUSIVE")
+        release = asyncio.get_running_loop().call_later(seconds, db.execute, "COMMIT")
+        try:
+            yield
+            await asyncio.sleep(max(0.0, seconds + 0.1 - (time.monotonic() - started)))  # until the lock has gone
+        finally:
+            release.cancel()
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            db.close()
+        return
+    async with autocommit(_url(bot)) as other:
+        await other.execute(text("BEGIN"))
+        await other.execute(text("LOCK TABLE tickets IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+        finally:
+            await other.execute(text("COMMIT"))
+
+
 async def test_a_locked_database_still_gets_the_agent_an_answer_inside_slacks_three_seconds(
         slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     view = sandbox.views[await _open_intake(slack, sandbox)]
-    db = _sqlite(bot)
-    db.execute("BEGIN EXCLUSIVE")  # another process holds the write lock longer than Slack will wait
-    release = asyncio.get_running_loop().call_later(3.5, db.execute, "COMMIT")
-    try:
+    async with _another_writer_holding_the_lock(bot, seconds=3.5):
         response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
-        await asyncio.sleep(max(0.0, 3.6 - response.elapsed))  # until the lock has gone
-    finally:
-        release.cancel()
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        db.close()
     await asyncio.sleep(0.2)
     assert await _count(bot) == 0 and sandbox.calls_to("chat.postMessage") == []
     # The bot promises an answer within its 2-second save timeout, so the modal can say what happened.
@@ -309,6 +356,29 @@ async def test_a_locked_database_still_gets_the_agent_an_answer_inside_slacks_th
 
 
 # -- 6. health check -------------------------------------------------------------------------------------------
+@asynccontextmanager
+async def _the_database_gone(bot: SupportBot) -> AsyncIterator[str]:
+    """The database is gone until exit (SQLite: its folder moved away; PostgreSQL: it takes no connections and
+    its sessions are ended); yields the problem the health check must name."""
+    if not _on_postgres(bot):
+        directory = _db_path(bot).parent
+        moved = directory.with_name(directory.name + "-moved")
+        directory.rename(moved)
+        try:
+            yield "the database file cannot be opened"
+            assert not directory.exists()  # the check did not quietly create an empty database elsewhere
+        finally:
+            moved.rename(directory)
+        return
+    name = database_name(_url(bot))
+    await _on_the_cluster(bot, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false",
+                          f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+    try:
+        yield "the database is unreachable"
+    finally:
+        await _on_the_cluster(bot, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+
+
 async def test_healthz_is_200_with_the_database_and_503_without(bot: SupportBot) -> None:
     url = f"http://127.0.0.1:{bot.port}/healthz"
     async with aiohttp.ClientSession() as http:
@@ -317,18 +387,11 @@ async def test_healthz_is_200_with_the_database_and_503_without(bot: SupportBot)
             assert await response.json() == {"ok": True, "database": "up"}
 
         await bot.engine.dispose()
-        directory = _db_path(bot).parent
-        moved = directory.with_name(directory.name + "-moved")
-        directory.rename(moved)
-        try:
-            async with http.get(url) as response:
-                assert response.status == 503
-                body = await response.json()
-                assert body["ok"] is False and body["database"] == "down"
-                assert body["problem"] == "the database file cannot be opened"
-            assert not directory.exists()  # the check did not quietly create an empty database elsewhere
-        finally:
-            moved.rename(directory)
+        async with _the_database_gone(bot) as problem, http.get(url) as response:
+            assert response.status == 503
+            body = await response.json()
+            assert body["ok"] is False and body["database"] == "down"
+            assert body["problem"] == problem
 
         async with http.get(url) as response:
             assert response.status == 200  # and it recovers once the database is back
@@ -344,19 +407,17 @@ async def test_the_audit_log_refuses_update_and_delete(slack: SlackDriver, sandb
         before = await audit.audit_trail(session, ticket_number=1)
     assert [e.action for e in before] == ["ticket_filed", "customer_checked"]
 
-    db = _sqlite(bot)
-    try:
+    async with autocommit(_url(bot)) as db:  # another connection: the database itself refuses, not the bot
         for statement in ("UPDATE audit_log SET actor = 'U0MALLORY1'",
                           "UPDATE audit_log SET after = NULL WHERE ticket_number = 1",
                           "DELETE FROM audit_log WHERE ticket_number = 1",
                           "DELETE FROM audit_log"):
-            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-                db.execute(statement)
+            with pytest.raises(DBAPIError, match="append-only"):
+                await db.execute(text(statement))
         # Appending is still allowed.
-        db.execute("INSERT INTO audit_log (ticket_number, action, actor, at) "
-                   "VALUES (1, 'note', 'U0LEAD0001', '2026-11-23 19:05:00')")
-    finally:
-        db.close()
+        await db.execute(text("INSERT INTO audit_log (ticket_number, action, actor, at) "
+                              "VALUES (1, 'note', 'U0LEAD0001', :at)").bindparams(bindparam("at", type_=UTCDateTime())),
+                         {"at": datetime(2026, 11, 23, 19, 5, tzinfo=UTC)})
 
     async with bot.sessions() as session:
         after = await audit.audit_trail(session, ticket_number=1)
@@ -372,13 +433,22 @@ def _on_every_new_connection(bot: SupportBot, pragma: str) -> None:
     event.listen(bot.engine.sync_engine, "connect", apply)
 
 
+async def _read_only_from_now_on(bot: SupportBot) -> None:
+    """The bot's next connections may read but not write: SQLite's own read-only refusal (query_only), or a
+    PostgreSQL database whose new sessions are read-only (as a hot standby's or a locked-down database's)."""
+    await bot.engine.dispose()
+    if _on_postgres(bot):
+        await execute(_url(bot), f"ALTER DATABASE {database_name(_url(bot))} SET default_transaction_read_only = on")
+    else:
+        _on_every_new_connection(bot, "PRAGMA query_only = 1")
+
+
 async def test_healthz_proves_the_database_takes_writes(bot: SupportBot) -> None:
     url = f"http://127.0.0.1:{bot.port}/healthz"
     async with aiohttp.ClientSession() as http:
         async with http.get(url) as response:
             assert response.status == 200
-        await bot.engine.dispose()
-        _on_every_new_connection(bot, "PRAGMA query_only = 1")  # SQLite's own read-only refusal
+        await _read_only_from_now_on(bot)
         async with http.get(url) as response:
             assert response.status == 503  # reads still work; a read-only check would have said 200
             assert (await response.json())["problem"] == "the database is read-only"
@@ -387,8 +457,7 @@ async def test_healthz_proves_the_database_takes_writes(bot: SupportBot) -> None
 async def test_a_read_only_database_says_so_in_the_modal(slack: SlackDriver, sandbox: SlackSandbox,
                                                          bot: SupportBot) -> None:
     view = sandbox.views[await _open_intake(slack, sandbox)]
-    await bot.engine.dispose()
-    _on_every_new_connection(bot, "PRAGMA query_only = 1")
+    await _read_only_from_now_on(bot)
     response = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values=ticket_values())
     assert response.json is not None and response.json["response_action"] == "errors"
     assert "NOT saved: the database refused the write: the database is read-only" in response.json["errors"]["summary"]
@@ -396,7 +465,17 @@ async def test_a_read_only_database_says_so_in_the_modal(slack: SlackDriver, san
 
 
 async def test_a_full_disk_says_so_in_the_modal_and_nothing_is_half_stored(
-        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
+        sandbox: SlackSandbox, start_bot: Callable[..., Awaitable[SupportBot]], tmp_path: Path) -> None:
+    """On SQLite in both runs, on a file of its own: a full disk has no PostgreSQL stand-in a test can set up
+    (the cluster's disk is the machine's, shared by every test), while SQLite's max_page_count gives its real
+    SQLITE_FULL. Which words PostgreSQL's "could not extend file" gets is checked in storage/db.py's table."""
+    bot = await start_bot(database_url=f"sqlite+aiosqlite:///{tmp_path / 'full.db'}")
+    async with SlackDriver(events_url=f"http://127.0.0.1:{bot.port}/slack/events", signing_secret=SIGNING_SECRET,
+                           sandbox=sandbox) as slack:
+        await _fill_the_disk_and_file(slack, sandbox, bot)
+
+
+async def _fill_the_disk_and_file(slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> None:
     view = sandbox.views[await _open_intake(slack, sandbox)]
     with _sqlite(bot) as db:
         pages = db.execute("PRAGMA page_count").fetchone()[0]

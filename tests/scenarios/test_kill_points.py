@@ -29,6 +29,8 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.config import load_config
 from bot.sandbox.driver import SlackDriver
@@ -37,7 +39,9 @@ from bot.sandbox.slack_models import Message
 from bot.sandbox.slack_outages import UnreliableSlackSandbox
 from bot.sandbox.statuspage import StatuspageStandIn
 from bot.sandbox.workspace import file_ticket, populate, ticket_values
+from storage.db import create_engine, is_sqlite
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
+from tests.databases import autocommit, database_name
 from tests.scenarios.conftest import ROUTING_KEY
 from tests.scenarios.test_process_restart import _free_port
 
@@ -53,7 +57,7 @@ class World:
     sandbox: UnreliableSlackSandbox
     pagerduty: PagerDutyStandIn
     statuspage: StatuspageStandIn
-    database: Path
+    database: str  # the fixture's URL: SQLite or PostgreSQL, as the suite runs
     port: int
     env: dict[str, str]
     log: Path
@@ -96,11 +100,11 @@ class World:
                                signing_secret=SIGNING_SECRET, sandbox=self.sandbox) as slack:
             _, response = await file_ticket(slack, self.sandbox, values=SEV1)
         assert response.status == 200, response
-        return self.query("SELECT MAX(number) FROM tickets")[0][0]  # type: ignore[no-any-return]
+        return (await self.query("SELECT MAX(number) FROM tickets"))[0][0]  # type: ignore[no-any-return]
 
-    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with contextlib.closing(sqlite3.connect(self.database, timeout=15)) as db:
-            return db.execute(sql, args).fetchall()
+    async def query(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        async with autocommit(self.database) as db:
+            return [tuple(row) for row in (await db.execute(text(sql), params)).all()]
 
     def heal(self) -> None:
         """Slack, PagerDuty and Statuspage are well again (their state kept) before the next process starts."""
@@ -119,15 +123,15 @@ def _config(folder: Path) -> Path:
 
 
 @pytest_asyncio.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+async def world(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     sandbox = UnreliableSlackSandbox(bot_token=BOT_TOKEN)
     await sandbox.start()
     populate(sandbox, load_config(CONTRACT))
     async with PagerDutyStandIn(routing_keys=[ROUTING_KEY]) as pagerduty, StatuspageStandIn() as statuspage:
         port = _free_port()
-        database = tmp_path / "bot.db"
+        database = database_url
         env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-               "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+               "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database,
                "PORT": str(port), "SUPPORTBOT_CONFIG": str(_config(tmp_path)), "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
                "PAGERDUTY_EVENTS_URL": pagerduty.url, "STATUSPAGE_API_KEY": statuspage.api_key,
                "STATUSPAGE_PAGE_ID": statuspage.page_id, "STATUSPAGE_API_URL": statuspage.api_url}
@@ -178,14 +182,14 @@ def _public_incidents(world: World, n: int) -> list[Any]:
     return [i for i in world.statuspage.incidents.values() if (i.metadata.get("supportbot") or {}).get("key") == key]
 
 
-def _finished(world: World, n: int) -> bool:
+async def _finished(world: World, n: int) -> bool:
     """Everything recorded: the card and kickoff where they are, every step done, no one-time effect left."""
-    steps = world.query("SELECT s.state FROM incident_steps s JOIN incidents i ON i.id = s.incident_id "
-                        "WHERE i.ticket_number = ?", n)
-    left = world.query("SELECT key FROM side_effects WHERE done_at IS NULL AND (key LIKE ? OR key LIKE ?)",
-                       f"ticket:{n}:%", "incident:%:kickoff")
-    card = world.query("SELECT card_ts FROM tickets WHERE number = ?", n)
-    kickoff = world.query("SELECT kickoff_ts FROM incidents WHERE ticket_number = ?", n)
+    steps = await world.query("SELECT s.state FROM incident_steps s JOIN incidents i ON i.id = s.incident_id "
+                              "WHERE i.ticket_number = :n", n=n)
+    left = await world.query("SELECT key FROM side_effects WHERE done_at IS NULL AND (key LIKE :a OR key LIKE :b)",
+                             a=f"ticket:{n}:%", b="incident:%:kickoff")
+    card = await world.query("SELECT card_ts FROM tickets WHERE number = :n", n=n)
+    kickoff = await world.query("SELECT kickoff_ts FROM incidents WHERE ticket_number = :n", n=n)
     return (len(steps) == 3 and all(state == "done" for (state,) in steps) and not left
             and bool(card and card[0][0]) and bool(kickoff and kickoff[0][0]))
 
@@ -194,7 +198,7 @@ async def _exactly_one_of_everything(world: World, n: int, ready_at: float) -> f
     """Waits until ticket n is finished and says how long after the new process was ready that was; then checks,
     and checks again two ticks later, that nothing came twice."""
     deadline = time.monotonic() + LEASE + 8
-    while not _finished(world, n):
+    while not await _finished(world, n):
         assert time.monotonic() < deadline, f"ticket {n} not finished; log:\n{world.tail()}"
         await asyncio.sleep(0.05)
     took = time.monotonic() - ready_at
@@ -207,7 +211,7 @@ async def _exactly_one_of_everything(world: World, n: int, ready_at: float) -> f
         assert len(_drafts(world, n)) == 1
         assert len(_alerts(world, n)) == 1
         assert len(_public_incidents(world, n)) == 1
-        ((card_ts,),) = world.query("SELECT card_ts FROM tickets WHERE number = ?", n)
+        ((card_ts,),) = await world.query("SELECT card_ts FROM tickets WHERE number = :n", n=n)
         assert card_ts == _cards(world, n)[0].ts
     return took
 
@@ -251,7 +255,7 @@ async def _refuses_requests(world: World) -> None:
 
 
 async def _card_recorded(world: World, n: int, how: signal.Signals) -> None:
-    ((card_ts,),) = world.query("SELECT card_ts FROM tickets WHERE number = ?", n)
+    ((card_ts,),) = await world.query("SELECT card_ts FROM tickets WHERE number = :n", n=n)
     if how is signal.SIGTERM:  # the slow post came back within the stop's time: recorded before exiting
         assert card_ts is not None
     else:  # Slack posts it after the process is gone, unrecorded: the next process must find it, not post again
@@ -279,25 +283,45 @@ async def _channel_created(world: World, n: int, how: signal.Signals) -> None:
     # Slack carries the create out after the process is gone.
     await world.sandbox.wait_for(lambda: world.sandbox.channel_by_name(f"incident-{n}"), timeout=5)
     if how is signal.SIGTERM:
-        ((state,),) = world.query("SELECT s.state FROM incident_steps s JOIN incidents i ON i.id = s.incident_id "
-                                  "WHERE i.ticket_number = ? AND s.step = 'channel'", n)
+        ((state,),) = await world.query("SELECT s.state FROM incident_steps s JOIN incidents i "
+                                        "ON i.id = s.incident_id WHERE i.ticket_number = :n AND s.step = 'channel'",
+                                        n=n)
         assert state == "done"
 
 
 class _WriteLock:
-    """The test holds SQLite's write lock, so the bot has its answers in hand and cannot record them yet."""
+    """The test holds the database's write lock, so the bot has its answers in hand and cannot record them yet:
+    SQLite's (BEGIN IMMEDIATE), or on PostgreSQL every table locked IN EXCLUSIVE MODE (reads go on, as in WAL)."""
 
     db: sqlite3.Connection | None = None
+    connection: AsyncConnection | None = None
+    engine: AsyncEngine | None = None
 
-    def take(self, database: Path) -> None:
-        self.db = sqlite3.connect(database, timeout=10, isolation_level=None)
-        self.db.execute("BEGIN IMMEDIATE")
+    async def take(self, database: str) -> None:
+        if is_sqlite(database):
+            # Waited for in a thread: while the bot writes, the sandbox on this loop must go on answering it.
+            self.db = sqlite3.connect(database_name(database), timeout=10, isolation_level=None,
+                                      check_same_thread=False)
+            await asyncio.to_thread(self.db.execute, "BEGIN IMMEDIATE")
+            return
+        self.engine = create_engine(database)
+        self.connection = await (await self.engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
+        tables = await self.connection.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        await self.connection.execute(text("BEGIN"))
+        await self.connection.execute(text(f"LOCK TABLE {', '.join(t for (t,) in tables)} IN EXCLUSIVE MODE"))
 
-    def release(self) -> None:
+    async def release(self) -> None:
         if self.db is not None:
             self.db.rollback()
             self.db.close()
             self.db = None
+        if self.connection is not None:
+            await self.connection.execute(text("ROLLBACK"))
+            await self.connection.close()
+            self.connection = None
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
 
 
 LOCK = _WriteLock()
@@ -309,7 +333,7 @@ async def _answers_unrecorded(world: World) -> int:
     world.sandbox.slow_down("conversations.create", 1.0)
     accepted = len(world.pagerduty.accepted_events("trigger"))
     n = await world.file_sev1()
-    LOCK.take(world.database)  # the three calls left when the ticket was stored; their answers come in 1 s
+    await LOCK.take(world.database)  # the three calls left when the ticket was stored; their answers come in 1 s
     await world.sandbox.wait_for(lambda: len(world.pagerduty.accepted_events("trigger")) > accepted
                                  and world.sandbox.channel_by_name(f"incident-{n}") and _public_incidents(world, n),
                                  timeout=10)
@@ -319,14 +343,15 @@ async def _answers_unrecorded(world: World) -> int:
 
 async def _unlock_soon(world: World) -> None:
     await asyncio.sleep(1.0)
-    LOCK.release()
+    await LOCK.release()
 
 
 async def _page_recorded(world: World, n: int, how: signal.Signals) -> None:
-    LOCK.release()
+    await LOCK.release()
     if how is signal.SIGTERM:  # the 202 that arrived is recorded as done, not left running
-        ((state, key),) = world.query("SELECT s.state, s.external_id FROM incident_steps s JOIN incidents i "
-                                      "ON i.id = s.incident_id WHERE i.ticket_number = ? AND s.step = 'page'", n)
+        ((state, key),) = await world.query("SELECT s.state, s.external_id FROM incident_steps s JOIN incidents i "
+                                            "ON i.id = s.incident_id WHERE i.ticket_number = :n AND s.step = 'page'",
+                                            n=n)
         assert (state, key) == ("done", f"supportbot-ticket-{n}-1")
 
 
@@ -366,7 +391,7 @@ async def test_every_kill_point_ends_with_exactly_one_of_everything(world: World
             timings.append(f"{how.name} {point.name}: stopped in {stopped_in:.2f} s, started in "
                            f"{ready - starting:.2f} s, finished {took:.2f} s after that")
     finally:
-        LOCK.release()
+        await LOCK.release()
         print("\n".join(timings))  # shown with -s: the figures the README quotes
     await world.end(signal.SIGTERM)
     # One page per ticket (an unrecorded 202 is sent again under the same dedup key, which PagerDuty merges).

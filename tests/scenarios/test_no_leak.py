@@ -7,14 +7,12 @@ import base64
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bot.app import SupportBot
 from bot.core.redaction import MASK
@@ -25,6 +23,7 @@ from bot.sandbox.statuspage import StatuspageStandIn
 from bot.sandbox.workspace import COMMANDER, file_ticket, ticket_values
 from storage.repositories import audit
 from tests.conftest import SIGNING_SECRET
+from tests.databases import autocommit, stored_text
 
 SEV1 = ticket_values(**{"Impact": "Production down or data loss", "Summary": "Checkout returns 500"})
 # Assembled from pieces, so secret scanners reading this repository see no live-looking key.
@@ -86,10 +85,8 @@ async def _public_updates(bot: SupportBot, statuspage: StatuspageStandIn | None)
     return [(u["status"], u["body"]) for incident in page["incidents"] for u in reversed(incident["updates"])]
 
 
-def _db_bytes(bot: SupportBot) -> bytes:
-    database = make_url(bot.settings.env.database_url).database
-    assert database
-    return b"".join(path.read_bytes() for path in Path(database).parent.glob(Path(database).name + "*"))
+async def _db_bytes(bot: SupportBot) -> bytes:
+    return await stored_text(bot.settings.env.database_url)
 
 
 def _everything_slack_holds(sandbox: SlackSandbox) -> str:
@@ -163,15 +160,13 @@ async def test_a_secret_in_the_backward_move_reason_never_reaches_the_database_t
     moved_back = [e.after for e in trail if e.action == "status_update" and e.after
                   and e.after["status"] == "investigating"]
     assert len(moved_back) == 1 and moved_back[0] is not None and MASK in moved_back[0]["reason"]
-    database = make_url(bot.settings.env.database_url).database
-    assert database
-    with sqlite3.connect(database) as db:
-        stored = db.execute("SELECT reason FROM status_updates WHERE reason IS NOT NULL").fetchall()
-    assert stored == [(f"rollback failed: the deploy used {MASK} and password={MASK}",)]
+    async with autocommit(bot.settings.env.database_url) as db:
+        stored = (await db.execute(text("SELECT reason FROM status_updates WHERE reason IS NOT NULL"))).all()
+    assert [tuple(row) for row in stored] == [(f"rollback failed: the deploy used {MASK} and password={MASK}",)]
 
     audited = json.dumps([(e.action, e.before, e.after) for e in trail])
     for secret in (STRIPE_KEY, PASSWORD, "4eC39HqLyjWDarjtT1zdp7dc"):
-        assert secret.encode() not in _db_bytes(bot), secret
+        assert secret.encode() not in await _db_bytes(bot), secret
         assert secret not in audited, secret
         assert secret not in _everything_slack_holds(sandbox), secret
         assert secret not in json.dumps([r.body for r in statuspage.requests]), secret

@@ -9,23 +9,24 @@ import os
 import re
 import signal
 import socket
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest_asyncio
+from sqlalchemy import select
 
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.statuspage import StatuspageStandIn
 from bot.sandbox.workspace import file_ticket, ticket_values
+from storage.models import IncidentRow
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
+from tests.databases import autocommit
 from tests.scenarios.conftest import ROUTING_KEY
 
 CADENCE = 3.0
@@ -91,12 +92,13 @@ async def stand_ins() -> AsyncIterator[tuple[PagerDutyStandIn, StatuspageStandIn
 
 
 async def test_reminders_keep_their_cadence_across_a_restart_of_the_process(
-        sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, StatuspageStandIn], tmp_path: Path) -> None:
+        sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, StatuspageStandIn], tmp_path: Path,
+        database_url: str) -> None:
     pagerduty, statuspage = stand_ins
     port = _free_port()
-    database = tmp_path / "bot.db"
+    database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port),
+           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),
            "SUPPORTBOT_CONFIG": str(_short_cadence_config(tmp_path)), "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
            "PAGERDUTY_EVENTS_URL": pagerduty.url, "STATUSPAGE_API_KEY": statuspage.api_key,
            "STATUSPAGE_PAGE_ID": statuspage.page_id, "STATUSPAGE_API_URL": statuspage.api_url}
@@ -110,7 +112,7 @@ async def test_reminders_keep_their_cadence_across_a_restart_of_the_process(
         channel = await sandbox.wait_for(lambda: sandbox.channel_by_name("incident-1"), timeout=10)
         await sandbox.wait_for(lambda: any("What the bot did" in str(m.blocks) for m in sandbox.history(channel.id)),
                                timeout=10)
-        opened_at = _opened_at(database)
+        opened_at = await _opened_at(database)
 
         await bot.stop()  # the first reminder falls due while the bot is down
         await asyncio.sleep(max(0.0, opened_at + CADENCE + 0.5 - time.time()))
@@ -136,7 +138,7 @@ def _reminders(sandbox: SlackSandbox, channel_id: str) -> list[Any]:
     return [m for m in sandbox.history(channel_id) if "has been silent" in str(m.blocks)]
 
 
-def _opened_at(database: Path) -> float:
-    with sqlite3.connect(database) as db:
-        (value,) = db.execute("SELECT opened_at FROM incidents").fetchone()
-    return datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp()
+async def _opened_at(database: str) -> float:
+    async with autocommit(database) as db:  # read as the models read it: SQLite and PostgreSQL alike
+        value = (await db.execute(select(IncidentRow.opened_at))).scalar_one()
+    return value.timestamp()

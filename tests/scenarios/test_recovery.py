@@ -6,10 +6,10 @@ killed at each point is in test_kill_points.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from bot.app import SupportBot
 from bot.incidents.service import STEP_LEASE
@@ -19,6 +19,7 @@ from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Message
 from bot.sandbox.workspace import AGENT, file_ticket, ticket_values
+from storage.models import UTCDateTime
 from storage.repositories import side_effects
 from storage.repositories import tickets as ticket_repo
 
@@ -32,12 +33,10 @@ async def _sql(bot: SupportBot, *statements: str, at: datetime | None = None) ->
     connection would wait on the bot's write lock while holding up the event loop the bot needs to let go)."""
     async with bot.sessions.begin() as session:
         for statement in statements:
-            await session.execute(text(statement), {"at": _stored(at) if at else None})
-
-
-def _stored(at: datetime) -> str:
-    """A moment as the models store it: naive UTC."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            query = text(statement)
+            if ":at" in statement:  # bound as the models bind a moment, so SQLite and PostgreSQL store it alike
+                query = query.bindparams(bindparam("at", type_=UTCDateTime()))
+            await session.execute(query, {"at": at})
 
 
 def _top_level(sandbox: SlackSandbox) -> list[Message]:

@@ -40,11 +40,12 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 
 @pytest_asyncio.fixture
-async def bot_process(sandbox: SlackSandbox, receiver: WebhookReceiver, tmp_path: Path) -> AsyncIterator[Process]:
+async def bot_process(sandbox: SlackSandbox, receiver: WebhookReceiver, tmp_path: Path,
+                      database_url: str) -> AsyncIterator[Process]:
     port = _free_port()
-    database = tmp_path / "bot.db"
+    database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "PORT": str(port),
+           "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),
            "SUPPORTBOT_CONFIG": str(_config(tmp_path, receiver.url)), WEBHOOK_SECRET_ENV: SECRET}
     for unwanted in ("SLACK_APP_TOKEN", "STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID", "STATUSPAGE_API_URL",
                      "CUSTOMER_CONNECTION_URL", "CUSTOMER_CONNECTION_SECRET", "PAGERDUTY_ROUTING_KEY",
