@@ -207,8 +207,10 @@ def test_link_fields(field: str, link: str, ok: bool) -> None:
 
 # Properties ---------------------------------------------------------------------------------------------
 
-# Any text but NUL, which PostgreSQL cannot store in text and so is refused as "characters that are not text".
-@given(st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=SUMMARY_MAX)
+# Any text Slack can send but NUL, which PostgreSQL cannot store in text and so is refused as "characters that
+# are not text". Lone surrogates are left out: Slack's payloads are UTF-8, which cannot carry them (the intake
+# refuses them too: test_a_lone_surrogate_is_a_field_error_not_a_crash).
+@given(st.text(st.characters(codec="utf-8", blacklist_characters="\x00"), min_size=1, max_size=SUMMARY_MAX)
        .filter(lambda s: s == s.strip()))
 def test_any_trimmed_summary_up_to_150_characters_is_accepted(summary: str) -> None:
     form = parse(summary=summary)
