@@ -27,6 +27,9 @@ C = ClosureField
 UNRESPONSIVE = "unresponsive"
 # Items done from the card with one press; the others open a modal.
 DIRECT = (ClosureItem.CUSTOMER_CONFIRMED,)
+# Each text input's max_length: the handlers refuse past these too (Slack's client is the only one enforcing them).
+LIMITS: dict[str, int] = {C.JIRA_KEY: 100, C.SENTRY_ID: 100, C.SUMMARY: 3000, C.RUNBOOK_TITLE: 150,
+                          C.RUNBOOK_KEYWORDS: 300, C.RUNBOOK_STEPS: 2500, C.RELEASE_TAG: 100, C.NOTE: 2500}
 
 
 def _input(block: ClosureField, label: str, element: dict[str, Any], *, optional: bool = False,
@@ -61,9 +64,9 @@ def resolve_modal(ticket: Ticket, *, escalated: bool, jira_key: str | None, sent
             option("Novel path: add a runbook entry for the next agent", "yes")]}, optional=True),
     ]
     if escalated:
-        blocks += [_input(C.JIRA_KEY, "Jira issue", _text(jira_key, max_length=100)),
-                   _input(C.SENTRY_ID, "Sentry issue ID", _text(sentry_id, max_length=100))]
-    blocks.append(_input(C.NOTE, "Closing note", _text(multiline=True), optional=True))
+        blocks += [_input(C.JIRA_KEY, "Jira issue", _text(jira_key, max_length=LIMITS[C.JIRA_KEY])),
+                   _input(C.SENTRY_ID, "Sentry issue ID", _text(sentry_id, max_length=LIMITS[C.SENTRY_ID]))]
+    blocks.append(_input(C.NOTE, "Closing note", _text(multiline=True, max_length=LIMITS[C.NOTE]), optional=True))
     return _modal(Callback.RESOLVE_SUBMIT, f"Resolve #{ticket.number}", "Resolve", ticket.number, blocks)
 
 
@@ -80,16 +83,18 @@ def summary_modal(ticket: Ticket, draft: str) -> dict[str, Any]:
     """The written incident summary, drafted from the timeline for the agent to edit."""
     return _modal(Callback.SUMMARY_SUBMIT, "Incident summary", "Save", ticket.number, [
         section("Drafted from the incident's timeline and status updates: edit it before the call."),
-        _input(C.SUMMARY, "Summary (impact, root cause, remediation)", _text(draft, multiline=True, max_length=3000)),
+        _input(C.SUMMARY, "Summary (impact, root cause, remediation)",
+               _text(draft, multiline=True, max_length=LIMITS[C.SUMMARY])),
     ])
 
 
 def runbook_modal(ticket: Ticket) -> dict[str, Any]:
     """The runbook entry for a novel troubleshooting path."""
     return _modal(Callback.RUNBOOK_ENTRY_SUBMIT, "Runbook entry", "Save", ticket.number, [
-        _input(C.RUNBOOK_TITLE, "Title", _text(ticket.summary, max_length=150)),
-        _input(C.RUNBOOK_KEYWORDS, "Symptom keywords the next agent will search for", _text(max_length=300)),
-        _input(C.RUNBOOK_STEPS, "Steps", _text(multiline=True)),
+        _input(C.RUNBOOK_TITLE, "Title", _text(ticket.summary, max_length=LIMITS[C.RUNBOOK_TITLE])),
+        _input(C.RUNBOOK_KEYWORDS, "Symptom keywords the next agent will search for",
+               _text(max_length=LIMITS[C.RUNBOOK_KEYWORDS])),
+        _input(C.RUNBOOK_STEPS, "Steps", _text(multiline=True, max_length=LIMITS[C.RUNBOOK_STEPS])),
     ])
 
 
@@ -154,6 +159,10 @@ def closed_note(ticket: Ticket) -> str:
     return f"🔒 #{ticket.number} is closed: every checklist item is done."
 
 
+PICK_A_TIME = "Pick a date and time"
+PICK_THE_CSM = "Pick the account's CSM"
+
+
 def call_too_late(latest: datetime) -> str:
     """The CSM modal's inline error for a call past one business day."""
     return f"Schedule the call by {latest:%a %d %b %H:%M} (one business day after resolution)"
@@ -168,7 +177,7 @@ def fix_deployed_modal(ticket: Ticket) -> dict[str, Any]:
     """Fix deployed: the release tag, and the confirmation that the deploy reached production (merged is not
     shipped: rollouts are gradual)."""
     return _modal(Callback.FIX_DEPLOYED_SUBMIT, "Fix deployed", "Record", ticket.number, [
-        _input(C.RELEASE_TAG, "Release tag", _text(max_length=100), optional=True,
+        _input(C.RELEASE_TAG, "Release tag", _text(max_length=LIMITS[C.RELEASE_TAG]), optional=True,
                hint="e.g. v2026.12.3; without a tag the reply promises no time"),
         _input(C.IN_PRODUCTION, "Production", {"type": "checkboxes", "options": [
             option("The deploy reached production (not only merged)", "yes")]}),

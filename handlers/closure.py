@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -13,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from blocks import closure as views
 from blocks.ids import Action, Callback, ClosureField
 from bot.closure.service import ClosureRefused, ClosureService, Resolution
-from bot.core.views import state_value, text_value, view_metadata
+from bot.core.views import is_slack_user, moment, state_value, view_metadata
 from bot.domain import Category, ClosureItem
 from bot.tickets.intake import FieldReader
 from handlers.errors import guarded, refused_inline
@@ -44,17 +43,21 @@ async def open_fix_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, 
 
 async def fix_deployed(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], closure: ClosureService) -> None:
     """Fix modal submission: production must be confirmed; then the reply is drafted under the card."""
-    reader = FieldReader(view, {C.RELEASE_TAG.value: 100})  # the modal's max_length
+    user = body["user"]["id"]
+    if await refused_inline(ack, C.IN_PRODUCTION.value, closure.require_agent(user)):
+        return
+    reader = FieldReader(view, views.LIMITS)
     tag = reader.checked(C.RELEASE_TAG.value)
     if not _ticked(view, C.IN_PRODUCTION):
         reader.errors[C.IN_PRODUCTION.value] = views.not_in_production()
+    picked = state_value(view, C.VISIBLE_AT.value)
+    if picked is not None and moment(picked) is None:
+        reader.errors[C.VISIBLE_AT.value] = views.PICK_A_TIME
     if reader.errors:
         await ack(response_action="errors", errors=reader.errors)
         return
     await ack()
-    when = state_value(view, C.VISIBLE_AT.value)
-    await closure.fix_deployed(int(view_metadata(view)["ticket"]), by=body["user"]["id"], tag=tag or None,
-                               visible_at=datetime.fromtimestamp(int(when), UTC) if isinstance(when, int) else None)
+    await closure.fix_deployed(_ticket(view), by=user, tag=tag or None, visible_at=moment(picked))
 
 
 async def open_resolve_modal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
@@ -82,13 +85,13 @@ async def resolve(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], clo
     if cause not in Category._value2member_map_:
         await ack(response_action="errors", errors={C.ROOT_CAUSE.value: "Choose the root-cause category"})
         return
-    reader = FieldReader(view, {C.JIRA_KEY.value: 100, C.SENTRY_ID.value: 100})  # the note: TEXT_MAX
+    reader = FieldReader(view, views.LIMITS)
     jira, sentry, note = (reader.checked(block.value) for block in (C.JIRA_KEY, C.SENTRY_ID, C.NOTE))
     if reader.errors:  # past max_length or NUL: a forged submission, refused before anything is stored
         await ack(response_action="errors", errors=reader.errors)
         return
     await ack()
-    await closure.resolve(int(view_metadata(view)["ticket"]), Resolution(
+    await closure.resolve(_ticket(view), Resolution(
         root_cause=Category(cause), customer_confirmed=_ticked(view, C.CONFIRMED),
         novel_path=_ticked(view, C.NOVEL_PATH), jira_key=jira or None, sentry_id=sentry or None, note=note), by=user)
 
@@ -111,32 +114,55 @@ async def checklist_item(ack: AsyncAck, body: dict[str, Any], action: dict[str, 
 
 async def csm_call(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], closure: ClosureService) -> None:
     """CSM call modal: who and when, within one business day (an inline error otherwise)."""
-    csm, when = state_value(view, C.CSM.value), state_value(view, C.CALL_AT.value)
-    if not isinstance(when, int | float) or not isinstance(csm, str):
-        await ack(response_action="errors", errors={C.CALL_AT.value: "Pick the CSM and the call's time"})
+    user = body["user"]["id"]
+    if await refused_inline(ack, C.CALL_AT.value, closure.require_agent(user)):
         return
-    try:
-        await closure.check_call(int(view_metadata(view)["ticket"]), datetime.fromtimestamp(int(when), UTC))
-    except ClosureRefused as refusal:
-        await ack(response_action="errors", errors={C.CALL_AT.value: refusal.user_message})
+    csm, call_at = state_value(view, C.CSM.value), moment(state_value(view, C.CALL_AT.value))
+    errors = {} if is_slack_user(csm) else {C.CSM.value: views.PICK_THE_CSM}
+    if call_at is None:
+        errors[C.CALL_AT.value] = views.PICK_A_TIME
+    else:
+        try:
+            await closure.check_call(_ticket(view), call_at)
+        except ClosureRefused as refusal:
+            errors[C.CALL_AT.value] = refusal.user_message
+    if errors or call_at is None:
+        await ack(response_action="errors", errors=errors)
         return
     await ack()
-    await closure.schedule_call(int(view_metadata(view)["ticket"]), by=body["user"]["id"], csm=csm,
-                                call_at=datetime.fromtimestamp(int(when), UTC))
+    await closure.schedule_call(_ticket(view), by=user, csm=csm, call_at=call_at)
 
 
 async def incident_summary(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                            closure: ClosureService) -> None:
     """Incident summary modal: the edited summary completes the item."""
+    user = body["user"]["id"]
+    if await refused_inline(ack, C.SUMMARY.value, closure.require_agent(user)):
+        return
+    reader = FieldReader(view, views.LIMITS)
+    summary = reader.required(C.SUMMARY.value, "Write the summary: impact, root cause, remediation")
+    if reader.errors:
+        await ack(response_action="errors", errors=reader.errors)
+        return
     await ack()
-    await closure.complete(int(view_metadata(view)["ticket"]), ClosureItem.INCIDENT_SUMMARY, by=body["user"]["id"],
-                           value=text_value(view, C.SUMMARY.value))
+    await closure.complete(_ticket(view), ClosureItem.INCIDENT_SUMMARY, by=user, value=summary)
 
 
 async def runbook_entry(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], closure: ClosureService) -> None:
     """Runbook entry modal: the entry is added to the runbook and completes the item."""
+    user = body["user"]["id"]
+    if await refused_inline(ack, C.RUNBOOK_TITLE.value, closure.require_agent(user)):
+        return
+    reader = FieldReader(view, views.LIMITS)
+    title = reader.required(C.RUNBOOK_TITLE.value, "Enter the entry's title")
+    keywords = reader.required(C.RUNBOOK_KEYWORDS.value, "Enter the words the next agent will search for")
+    steps = reader.required(C.RUNBOOK_STEPS.value, "Enter the steps that fixed it")
+    if reader.errors:
+        await ack(response_action="errors", errors=reader.errors)
+        return
     await ack()
-    await closure.add_runbook_entry(int(view_metadata(view)["ticket"]), by=body["user"]["id"],
-                                    title=text_value(view, C.RUNBOOK_TITLE.value),
-                                    keywords=text_value(view, C.RUNBOOK_KEYWORDS.value),
-                                    steps=text_value(view, C.RUNBOOK_STEPS.value))
+    await closure.add_runbook_entry(_ticket(view), by=user, title=title, keywords=keywords, steps=steps)
+
+
+def _ticket(view: dict[str, Any]) -> int:
+    return int(view_metadata(view)["ticket"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -21,6 +23,27 @@ def state_value(view: Mapping[str, Any], block_id: str) -> Any:
         # Slack's option values are strings; a forged list or dict would crash the enum lookups that follow.
         return value if isinstance(value, str) else None
     return None
+
+
+# The datetimepicker's range as Slack documents it is any Unix time; no support workflow means a moment outside
+# these years, and Python's datetime cannot hold most forged ones (2**70, say).
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def moment(value: Any) -> datetime | None:
+    """A datetimepicker's Unix time as an aware datetime; None for anything else (a forged bool, float, text, or
+    a time no support workflow means)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    if not _EARLIEST.timestamp() <= value < _LATEST.timestamp():
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def is_slack_user(value: Any) -> bool:
+    """A user ID as users_select sends it (U… or, on Enterprise Grid, W…)."""
+    return isinstance(value, str) and _SLACK_USER.fullmatch(value) is not None
 
 
 def text_value(view: Mapping[str, Any], block_id: str) -> str:
