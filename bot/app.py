@@ -215,6 +215,7 @@ class SupportBot:
         recovery.on("ticket", first_response.resume)
         recovery.on("incident", channel.resume_kickoff)
         recovery.on("escalation", delivery.resume)
+        recovery.on("ticket", self.escalations.resume_note)
         self.timers.sweep(recovery.sweep)
         # Trends: the monthly report, and a spike check at every tick (each spike alerted once, via `once`).
         self.reports = ReportService(config=config, sessions=sessions, slack=slack, directory=directory, clock=clock)

@@ -26,11 +26,11 @@ from bot.domain import Escalation, EscalationState, JiraState, Severity
 from bot.escalation.jira_issue import issue_label, jira_issue
 from bot.escalation.page import TeamPagers, escalation_page, pages
 from bot.escalation.rung_messages import RungMessages
-from bot.escalation.steps import Round, post_mark, step_key
+from bot.escalation.steps import Round, card_note, post_mark, step_key
 from bot.escalation.timers import DeliveryRetry
 from bot.integrations.jira import Jira, JiraIssue
 from bot.ticket_card.links import diagnostic_links
-from bot.ticket_card.service import TicketCard
+from bot.ticket_card.service import TicketCard, note_key
 from storage.repositories import audit
 from storage.repositories import escalations as repo
 from storage.repositories.side_effects import Claim, release_side_effect
@@ -91,7 +91,9 @@ class EscalationDelivery:
             steps.append("page")
         if escalation.jira_state is JiraState.PENDING:
             steps.append("jira")
-        await self._once.plan(session, [step_key(escalation.id, s) for s in steps])
+        # The note under the card too: a process stopped before it leaves it to the sweep, not to nobody.
+        await self._once.plan(session, [step_key(escalation.id, s) for s in steps]
+                              + [note_key(escalation.ticket_number, card_note(escalation))])
 
     async def resume(self, escalation_id: int) -> None:
         """Does every planned part that is not done yet (the recovery sweep and each rung call this), then

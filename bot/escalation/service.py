@@ -26,6 +26,7 @@ from bot.escalation.intake import EscalationForm, sentry_issue_of
 from bot.escalation.ladder import AcknowledgementLadder
 from bot.escalation.page import TeamPagers
 from bot.escalation.routing import Route, components, route
+from bot.escalation.steps import card_note
 from bot.escalation.timers import FixReminder, LadderRung
 from bot.integrations.jira import issue_key_of
 from bot.ticket_card.service import TicketCard
@@ -148,7 +149,15 @@ class EscalationService:
         team = self._delivery.team(escalation.team)
         stored = await self.get(escalation.id)
         text = words.escalated_note(stored, team_channel=team.channel, paged=bool(stored.page_keys))
-        await self._card.note(escalation.ticket_number, f"escalation_{escalation.round}", text, [section(text)])
+        await self._card.note(escalation.ticket_number, card_note(escalation), text, [section(text)])
+
+    async def resume_note(self, number: int) -> None:
+        """Finishes the latest round of the ticket when a stopped process left its card note owed (the recovery
+        sweep calls this for the ticket: the note is the ticket's effect, the round's parts are the round's)."""
+        async with self._sessions() as session:
+            latest = await repo.latest_escalation(session, ticket_number=number)
+        if latest is not None and await self._card.note_pending(number, card_note(latest)):
+            await self.deliver(latest)
 
     async def get(self, escalation_id: int) -> Escalation:
         """The round as stored now."""

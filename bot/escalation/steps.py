@@ -54,3 +54,8 @@ class Round:
                                  diagnostic_links=self.links, related_tickets=self.related, pagerduty=pagerduty)
 
 
+
+
+def card_note(escalation: Escalation) -> str:
+    """The name of the round's note under the ticket card ("Escalated to payments, paged")."""
+    return f"escalation_{escalation.round}"

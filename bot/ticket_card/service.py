@@ -132,6 +132,10 @@ class TicketCard:
             await self.tell_agent(ticket, cards.thread_post_failed(ticket, what=text,
                                                                    error=str(exc.response.get("error"))))
 
+    async def note_pending(self, number: int, note: str) -> bool:
+        """True while a note is owed (planned or under way, not posted)."""
+        return await self._once.pending(note_key(number, note))
+
     async def refresh(self, number: int) -> None:
         """Redraws the card in place with the ticket's current state and its incident's badge."""
         async with self._sessions() as session:

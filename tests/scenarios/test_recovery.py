@@ -6,6 +6,7 @@ killed at each point is in test_kill_points.py."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Message
-from bot.sandbox.workspace import AGENT, file_ticket, ticket_values
+from bot.sandbox.workspace import AGENT, escalate, file_ticket, ticket_values
 from storage.models import UTCDateTime
 from storage.repositories import side_effects
 from storage.repositories import tickets as ticket_repo
@@ -138,4 +139,43 @@ async def test_a_refused_card_leaves_nothing_for_the_sweep(
     clock.advance(STEP_LEASE * 2)
     await bot.timers.fire_due()
     assert _top_level(sandbox) == []  # refused is refused: only a new request posts it
+    assert await _nothing_left(bot, clock) == []
+
+
+async def _escalated_card(slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot) -> tuple[Message, Message]:
+    await file_ticket(slack, sandbox)  # SEV2
+    card = await sandbox.wait_for(lambda: next(iter(_top_level(sandbox)), None))
+    await escalate(slack, sandbox, number=1, triage=TRIAGE)
+    (note,) = await sandbox.wait_for(lambda: _replies(sandbox, card, "escalated #1 to"))
+    for _ in range(100):  # and recorded: the test then puts the record back to how a stopped process left it
+        async with bot.sessions() as session:
+            if await side_effects.side_effect_done(session, key="ticket:1:card:escalation_1"):
+                return card, note
+        await asyncio.sleep(0.05)
+    raise AssertionError("the escalation note was posted but never recorded")
+
+
+async def test_an_escalation_note_posted_but_never_recorded_is_found_not_posted_again(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
+    card, note = await _escalated_card(slack, sandbox, bot)
+    await _sql(bot, "UPDATE side_effects SET done_at = NULL, result = NULL, attempts = 1, claimed_until = :at "
+               "WHERE key = 'ticket:1:card:escalation_1'", at=clock.now())
+    clock.advance(timedelta(seconds=1))
+    await bot.timers.fire_due()
+    assert _replies(sandbox, card, "escalated #1 to") == [note]
+    assert await _nothing_left(bot, clock) == []
+
+
+async def test_an_escalation_note_a_stopped_process_never_posted_is_posted_by_the_sweep_once(
+        slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBot, clock: ManualClock) -> None:
+    card, note = await _escalated_card(slack, sandbox, bot)
+    # Stopped after the round was stored and delivered, before the note: planned (with the round), not claimed.
+    sandbox.messages.remove(note)
+    await _sql(bot, "UPDATE side_effects SET done_at = NULL, result = NULL, attempts = 0, claimed_at = :at, "
+               "claimed_until = :at WHERE key = 'ticket:1:card:escalation_1'", at=clock.now())
+    clock.advance(timedelta(seconds=1))
+    await bot.timers.fire_due()
+    assert len(_replies(sandbox, card, "escalated #1 to")) == 1
+    await bot.timers.fire_due()
+    assert len(_replies(sandbox, card, "escalated #1 to")) == 1
     assert await _nothing_left(bot, clock) == []
