@@ -332,8 +332,13 @@ async def _answers_unrecorded(world: World) -> int:
     world.statuspage.set_latency(1.0)
     world.sandbox.slow_down("conversations.create", 1.0)
     accepted = len(world.pagerduty.accepted_events("trigger"))
+    arrived = world.pagerduty.arrived, world.statuspage.arrived
     n = await world.file_sev1()
-    await LOCK.take(world.database)  # the three calls left when the ticket was stored; their answers come in 1 s
+    # The lock once the calls have reached PagerDuty and Statuspage (their answers come 1 s later): taken at
+    # once, a bot slowed by a loaded machine could still be writing what comes before them and wait on it.
+    await world.sandbox.wait_for(lambda: world.pagerduty.arrived > arrived[0]
+                                 and world.statuspage.arrived > arrived[1], timeout=10)
+    await LOCK.take(world.database)
     await world.sandbox.wait_for(lambda: len(world.pagerduty.accepted_events("trigger")) > accepted
                                  and world.sandbox.channel_by_name(f"incident-{n}") and _public_incidents(world, n),
                                  timeout=10)
