@@ -23,7 +23,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.log_policy import keep_payloads_out_of_logs
 from bot.core.once import EffectRecovery, OneTimeSteps
-from bot.core.scheduler import BackgroundWork, TimerService
+from bot.core.scheduler import BackgroundWork, TimerService, claim_lease
 from bot.core.slack import Directory, slack_client
 from bot.core.slack_lookup import SlackLookup
 from bot.core.web import SlackEndpoint, build_web_app
@@ -201,7 +201,8 @@ class SupportBot:
         self.helpscout = HelpScoutSidebar(secret=env.helpscout_secret, customers=self.customers)
 
         self.timers = TimerService(sessions=sessions, clock=clock, tick=config.scheduler_tick, background=background,
-                                   lease=config.scheduler_lease, keep_history=config.scheduler_keep_history)
+                                   lease=claim_lease(config.scheduler_tick, config.scheduler_lease),
+                                   keep_history=config.scheduler_keep_history)
         first_response = FirstResponseTimers(config=config, clock=clock, card=card, once=once, background=background)
         first_response.register(self.timers)
         PagingTimers(pager=pager, background=background).register(self.timers)
@@ -232,7 +233,9 @@ class SupportBot:
     async def create(cls, settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> SupportBot:
         """Builds the bot from settings, migrating SQLite first; raises ConfigError without Slack credentials."""
         settings.env.require_slack_credentials()
-        engine = create_engine(settings.env.database_url)
+        config = settings.config
+        engine = create_engine(settings.env.database_url,
+                               idle_in_transaction=claim_lease(config.scheduler_tick, config.scheduler_lease))
         # SQLite is embedded, so the bot keeps its own schema current; PostgreSQL is migrated by an operator.
         if migrate if migrate is not None else is_sqlite(settings.env.database_url):
             await upgrade_to_head(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -14,14 +15,21 @@ def is_sqlite(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
-    """An async engine for the URL; SQLite gets WAL, foreign keys and a 15 s lock wait instead of failing."""
+def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = None) -> AsyncEngine:
+    """An async engine for the URL; SQLite gets WAL, foreign keys and a 15 s lock wait instead of failing.
+
+    `idle_in_transaction` (PostgreSQL): the server ends a session left idle inside a transaction this long. A
+    replica that hangs or loses its network mid-tick holds the rows its batch locked (the claimed timers) until
+    then, not until TCP notices hours later: this is the claims' lease."""
     kwargs: dict[str, Any] = {}
     if is_sqlite(database_url):
         # Writers queue on SQLite's lock rather than failing at once; WAL lets readers go on meanwhile.
         kwargs["connect_args"] = {"timeout": 15}
     else:
         kwargs["pool_pre_ping"] = True
+        if idle_in_transaction is not None:
+            milliseconds = str(int(idle_in_transaction.total_seconds() * 1000))
+            kwargs["connect_args"] = {"server_settings": {"idle_in_transaction_session_timeout": milliseconds}}
     engine = create_async_engine(database_url, **kwargs)
     if is_sqlite(database_url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -35,6 +35,23 @@ Sweep = Callable[[], Awaitable[int]]
 RETRY_BASE = timedelta(seconds=10)
 RETRY_CAP = timedelta(minutes=10)
 PRUNE_EVERY = timedelta(hours=1)
+# session.info key: the after-commit work of the timers being fired in a batch (see TimerService._fire_batch).
+AFTER_COMMIT = "supportbot_after_commit"
+Owed = tuple[Callable[[], Awaitable[object]], str]
+
+
+class _HandlerFailed(Exception):
+    """A timer's handler raised inside a batch: the batch rolls back and fires again one timer at a time."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def claim_lease(tick: timedelta, lease: timedelta) -> timedelta:
+    """How long a replica may hold claimed deadlines: the configured lease, and never under four ticks (a live
+    replica never holds one that long)."""
+    return max(tick * 4, lease)
 
 
 def retry_delay(attempts: int, *, base: timedelta = RETRY_BASE, cap: timedelta = RETRY_CAP) -> timedelta:
@@ -70,6 +87,10 @@ class BackgroundWork:
         def committed(_session: object) -> None:
             self.spawn(work(), name)
 
+        owed = session.info.get(AFTER_COMMIT)
+        if isinstance(owed, list):  # a timer in a batch: the batch starts it once committed (never if rolled back)
+            owed.append((work, name))
+            return
         event.listen(session.sync_session, "after_commit", committed, once=True)
 
     def spawn_unless_running(self, name: str, work: Callable[[], Awaitable[object]]) -> bool:
@@ -107,8 +128,7 @@ class TimerService:
         self._clock = clock
         self.tick = tick
         self._batch = batch
-        # A replica that dies holding claims loses them when the lease ends; a live one never holds one that long.
-        self._lease = max(tick * 4, lease)
+        self._lease = claim_lease(tick, lease)
         self._keep_history = keep_history
         self._pruned_at: datetime | None = None
         self._claimant = f"{socket.gethostname()}:{os.getpid()}"
@@ -141,13 +161,9 @@ class TimerService:
         fired = 0
         async with self._lock:
             while not self._stopped:
-                now = self._clock.now()
-                async with self._sessions.begin() as session:
-                    due = await timers.claim_due_timers(session, now=now, limit=self._batch, lease=self._lease,
-                                                        claimant=self._claimant)
-                for timer in due:
-                    fired += await self._fire(timer, now)
-                if len(due) < self._batch:
+                batch_fired, claimed = await self._fire_batch(self._clock.now())
+                fired += batch_fired
+                if claimed < self._batch:
                     break
             await self._prune_hourly()
             for recovery in self._sweeps if not self._stopped else ():
@@ -157,6 +173,88 @@ class TimerService:
                 except Exception:  # one failing recovery must not stop the timers or the other recoveries
                     log.exception("recovery sweep failed")
         return fired
+
+    async def _fire_batch(self, now: datetime) -> tuple[int, int]:
+        """Fires a batch of due timers in one transaction; returns (fired, claimed).
+
+        One commit for the batch rather than one per timer: a hundred due reminders cost one fsync and a hundred
+        and one statements, not a hundred transactions. The claim marks them fired in the same statement and
+        the handlers write in the same transaction, so the firing and its records commit together, and a process
+        that dies mid-batch leaves nothing fired. When a handler fails, the whole batch rolls back and is fired
+        again one savepoint per timer, so only the failing one loses its writes and is retried. The work the
+        handlers owe after commit (the Slack messages) starts only once the batch has committed.
+        """
+        owed: list[Owed] = []
+        try:
+            async with self._sessions.begin() as session:
+                due = await timers.fire_due_timers(session, now=now, limit=self._batch, claimant=self._claimant)
+                session.info[AFTER_COMMIT] = owed
+                for timer in due:
+                    with logs.ticket_context(timer.ticket_number):  # reset after: the tick keeps no stale ticket
+                        await self._handle(session, timer)
+        except _HandlerFailed as failed:
+            log.info("timer %s failed in a batch: the batch fires again one timer at a time", failed.key)
+            return await self._fire_batch_one_by_one(now)
+        self._started(owed, due)
+        return len(due), len(due)
+
+    async def _handle(self, session: AsyncSession, timer: timers.DueTimer) -> None:
+        registered = self._handlers.get(timer.kind)
+        try:
+            if registered is None:
+                raise LookupError(f"no handler for timer kind {timer.kind!r}")
+            key_type, handler = registered
+            await handler(session, key_type.parse(timer.key), timer)
+        except Exception as exc:
+            raise _HandlerFailed(timer.key) from exc
+
+    async def _fire_batch_one_by_one(self, now: datetime) -> tuple[int, int]:
+        """The careful path: claims the batch, then fires each timer in its own savepoint."""
+        owed: list[Owed] = []
+        done: list[timers.DueTimer] = []
+        async with self._sessions.begin() as session:
+            due = await timers.claim_due_timers(session, now=now, limit=self._batch, lease=self._lease,
+                                                claimant=self._claimant)
+            for timer in due:
+                with logs.ticket_context(timer.ticket_number):
+                    if await self._fire_one(session, timer, now, owed):
+                        done.append(timer)
+        self._started(owed, done)
+        return len(done), len(due)
+
+    def _started(self, owed: list[Owed], fired: list[timers.DueTimer]) -> None:
+        for work, name in owed:
+            self.background.spawn(work(), name)
+        for timer in fired:
+            metrics.timer_fired(timer.kind, (self._clock.now() - timer.due_at).total_seconds())
+
+    async def _fire_one(self, session: AsyncSession, timer: timers.DueTimer, now: datetime,
+                        owed: list[Owed]) -> bool:
+        registered = self._handlers.get(timer.kind)
+        mine: list[Owed] = []
+        session.info[AFTER_COMMIT] = mine
+        try:
+            if registered is None:
+                raise LookupError(f"no handler for timer kind {timer.kind!r}")
+            key_type, handler = registered
+            key = key_type.parse(timer.key)
+            async with session.begin_nested():
+                if not await timers.mark_fired(session, timer_id=timer.id, claimant=self._claimant,
+                                               now=self._clock.now()):
+                    return False  # cancelled since it was claimed
+                await handler(session, key, timer)
+        except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
+            metrics.timer_failed(timer.kind)
+            log.warning("timer %s failed (attempt %d): %s", timer.key, timer.attempts, type(exc).__name__)
+            # When the database itself failed, this write fails too and the whole batch rolls back: nothing fired,
+            # nothing claimed, all of it due again at the next tick.
+            await timers.retry_timer_later(session, timer_id=timer.id, due_at=now + retry_delay(timer.attempts),
+                                           error=f"{type(exc).__name__}: {exc}")
+            return False
+        finally:
+            session.info.pop(AFTER_COMMIT, None)
+        owed.extend(mine)
+        return True
 
     async def _prune_hourly(self) -> None:
         """Deletes old fired and cancelled deadlines, at most once an hour and a batch at a time, so history
@@ -171,32 +269,6 @@ class TimerService:
                     log.info("pruned %d timer(s) of history", pruned)
         except Exception:  # pruning is housekeeping: it must never stop a deadline
             log.exception("pruning timer history failed")
-
-    async def _fire(self, timer: timers.DueTimer, now: datetime) -> int:
-        with logs.ticket_context(timer.ticket_number):  # reset after: the tick never keeps a stale ticket
-            return await self._fire_one(timer, now)
-
-    async def _fire_one(self, timer: timers.DueTimer, now: datetime) -> int:
-        registered = self._handlers.get(timer.kind)
-        try:
-            if registered is None:
-                raise LookupError(f"no handler for timer kind {timer.kind!r}")
-            key_type, handler = registered
-            key = key_type.parse(timer.key)
-            async with self._sessions.begin() as session:
-                if not await timers.mark_fired(session, timer_id=timer.id, claimant=self._claimant,
-                                               now=self._clock.now()):
-                    return 0  # cancelled since it was claimed, or its lease passed to another claimant
-                await handler(session, key, timer)
-            metrics.timer_fired(timer.kind, (self._clock.now() - timer.due_at).total_seconds())
-            return 1
-        except Exception as exc:  # one failing deadline must not stop the others; it is retried with backoff
-            metrics.timer_failed(timer.kind)
-            log.warning("timer %s failed (attempt %d): %s", timer.key, timer.attempts, type(exc).__name__)
-            async with self._sessions.begin() as session:
-                await timers.retry_timer_later(session, timer_id=timer.id, due_at=now + retry_delay(timer.attempts),
-                                               error=f"{type(exc).__name__}: {exc}")
-            return 0
 
     def start(self) -> None:
         """Starts ticking every `tick`, the first tick at once."""

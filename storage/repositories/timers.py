@@ -1,12 +1,13 @@
-"""Durable deadlines. A batch is claimed in one UPDATE ... RETURNING (rows locked by another replica are skipped on
-PostgreSQL), and firing is a conditional UPDATE in the handler's transaction, so two ticks or two replicas never
-fire one twice. Only pending timers are in the tick's index; old history is pruned."""
+"""Durable deadlines. A batch is claimed (and, on the tick's usual path, marked fired) in one UPDATE ... RETURNING,
+rows locked by another replica skipped on PostgreSQL; firing commits with the handlers' writes, so two ticks or two
+replicas never fire one twice. Only pending timers are in the tick's index; old history is pruned."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,10 +92,30 @@ async def claim_due_timers(session: AsyncSession, *, now: datetime, limit: int, 
     is a materialized CTE: PostgreSQL may re-run a LIMIT ... FOR UPDATE subquery inside an IN and then take more
     rows than the limit.
     """
-    picked = claim_candidates(now=now, limit=limit).cte("picked").prefix_with("MATERIALIZED")
+    return await _take_due(session, now=now, limit=limit,
+                           values={"claimed_until": now + lease, "claimed_by": claimant})
+
+
+async def fire_due_timers(session: AsyncSession, *, now: datetime, limit: int, claimant: str) -> list[DueTimer]:
+    """Claims up to `limit` due timers and marks them fired, in one statement: for a caller that runs their
+    handlers in this same transaction, so the firing commits (or rolls back) with what the handlers wrote, and
+    the rows stay locked (PostgreSQL) or the database's one writer held (SQLite) until then."""
+    return await _take_due(session, now=now, limit=limit,
+                           values={"fired_at": now, "claimed_until": None, "claimed_by": claimant})
+
+
+async def _take_due(session: AsyncSession, *, now: datetime, limit: int, values: dict[str, Any]) -> list[DueTimer]:
+    candidates = claim_candidates(now=now, limit=limit)
+    if session.get_bind().dialect.name == "sqlite":
+        # A plain subquery: Python's sqlite3 opens its transaction only before a statement that starts with
+        # UPDATE/INSERT/DELETE, so a `WITH … UPDATE` would run in autocommit, and a batch that rolls back would
+        # keep its timers marked fired. (SQLite runs the subquery once; there is no FOR UPDATE to re-run.)
+        picked: Any = candidates.scalar_subquery()
+    else:
+        picked = select(candidates.cte("picked").prefix_with("MATERIALIZED").c.id)
     result = await session.execute(
-        update(TimerRow).where(TimerRow.id.in_(select(picked.c.id)), *_PENDING, _open_or_expired(now))
-        .values(claimed_until=now + lease, claimed_by=claimant, attempts=TimerRow.attempts + 1)
+        update(TimerRow).where(TimerRow.id.in_(picked), *_PENDING, _open_or_expired(now))
+        .values(**values, attempts=TimerRow.attempts + 1)
         .returning(TimerRow.id, TimerRow.key, TimerRow.kind, TimerRow.ticket_number, TimerRow.incident_id,
                    TimerRow.due_at, TimerRow.attempts)
         .execution_options(synchronize_session=False))

@@ -312,3 +312,42 @@ async def test_the_tick_reads_only_the_index_of_pending_timers(sessions: Session
             await session.execute(text("SET enable_seqscan = off"))  # an empty table would rather be scanned
             plan = " ".join(str(r[0]) for r in await session.execute(text(f"EXPLAIN {query}")))
     assert "ix_timers_pending" in plan, plan
+
+
+async def test_timers_fired_in_an_open_batch_are_locked_and_a_rolled_back_batch_fires_nothing(
+        sessions: Sessions) -> None:
+    for n in range(6):
+        await schedule(sessions, f"due-{n}", due_at=NOW - timedelta(seconds=n))
+    async with sessions() as batch:
+        await batch.begin()
+        taken = await timers.fire_due_timers(batch, now=NOW, limit=4, claimant="a")
+        assert len(taken) == 4
+        # Meanwhile another replica's tick: it skips the locked rows (PostgreSQL) or waits its turn (SQLite).
+        if sessions.kw["bind"].dialect.name != "sqlite":
+            other = await claim(sessions, now=NOW, claimant="b")
+            assert {t.key for t in other}.isdisjoint({t.key for t in taken}) and len(other) == 2
+        await batch.rollback()  # a handler failed, or the process died: nothing of the batch happened
+    assert [(await row(sessions, t.key)).fired_at for t in taken] == [None] * 4
+
+
+async def test_a_replica_idle_inside_its_batch_loses_the_locked_timers_after_the_lease(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, idle_in_transaction=timedelta(seconds=1))
+    await upgrade_to_head(engine)
+    hung_sessions = create_sessionmaker(engine)
+    other_engine = create_engine(postgres_url)
+    others = create_sessionmaker(other_engine)
+    try:
+        for n in range(3):
+            await schedule(others, f"due-{n}", due_at=NOW - timedelta(seconds=n))
+        hung = hung_sessions()
+        await hung.begin()
+        assert len(await timers.fire_due_timers(hung, now=NOW, limit=10, claimant="hung")) == 3
+        assert await claim(others, now=NOW, claimant="b") == []  # locked by the hung replica's batch
+        await asyncio.sleep(2.0)  # the hung replica sends nothing: the server ends its session after 1 s
+        assert len(await claim(others, now=NOW, claimant="b")) == 3
+        with pytest.raises(Exception):  # noqa: B017 - the hung replica's connection is gone, whatever it says
+            await hung.commit()
+        await hung.close()
+    finally:
+        await engine.dispose()
+        await other_engine.dispose()
