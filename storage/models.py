@@ -78,7 +78,8 @@ class TicketRow(Base):
     category: Mapped[str | None] = mapped_column(String(32))
     redactions: Mapped[str] = mapped_column(Text, default="")
     filed_by: Mapped[str] = mapped_column(String(32), index=True)
-    filed_at: Mapped[datetime]
+    # The trend report and the spike check read tickets by when they were filed: a range, not the whole table.
+    filed_at: Mapped[datetime] = mapped_column(index=True)
     first_response_due: Mapped[datetime]
     first_response_at: Mapped[datetime | None]
     first_response_by: Mapped[str | None] = mapped_column(String(32))

@@ -86,7 +86,7 @@ class SpikeWatch:
         spikes = self.config.spikes
         async with self._sessions() as session:
             tickets = await repo.tickets_filed_between(session, start=now - LOOKBACK,
-                                                       end=now + timedelta(microseconds=1))
+                                                       end=now + timedelta(microseconds=1), categorised_only=True)
             events = await repo.spike_events(session)
         by_category: dict[str, list[TrendTicket]] = defaultdict(list)
         for ticket in tickets:

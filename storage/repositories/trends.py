@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ClosureItem
@@ -65,14 +65,23 @@ def _ticket(row: TicketRow, root_cause: str | None = None) -> TrendTicket:
                        card_ts=row.card_ts, root_cause=root_cause)
 
 
-async def tickets_filed_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[TrendTicket]:
-    """Tickets filed in [start, end), oldest first, with the root cause recorded at closure where there is one."""
-    rows = await session.execute(
-        select(TicketRow, ClosureItemRow.value)
-        .outerjoin(ClosureItemRow, (ClosureItemRow.ticket_number == TicketRow.number)
-                   & (ClosureItemRow.item == ClosureItem.ROOT_CAUSE.value))
-        .where(TicketRow.filed_at >= start, TicketRow.filed_at < end)
-        .order_by(TicketRow.filed_at, TicketRow.number))
+def filed_between(*, start: datetime, end: datetime, categorised_only: bool = False) -> Select[TicketRow, str]:
+    """The query of `tickets_filed_between`: a range of `ix_tickets_filed_at`."""
+    conditions = [TicketRow.filed_at >= start, TicketRow.filed_at < end]
+    if categorised_only:
+        conditions.append(TicketRow.category.is_not(None))
+    return (select(TicketRow, ClosureItemRow.value)
+            .outerjoin(ClosureItemRow, (ClosureItemRow.ticket_number == TicketRow.number)
+                       & (ClosureItemRow.item == ClosureItem.ROOT_CAUSE.value))
+            .where(*conditions)
+            .order_by(TicketRow.filed_at, TicketRow.number))
+
+
+async def tickets_filed_between(session: AsyncSession, *, start: datetime, end: datetime,
+                                categorised_only: bool = False) -> list[TrendTicket]:
+    """Tickets filed in [start, end), oldest first, with the root cause recorded at closure where there is one;
+    `categorised_only`: only those filed with a category (what a spike is counted in)."""
+    rows = await session.execute(filed_between(start=start, end=end, categorised_only=categorised_only))
     return [_ticket(row, cause) for row, cause in rows.all()]
 
 
