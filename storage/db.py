@@ -69,6 +69,7 @@ _REFUSALS = (
     ("terminating connection due to administrator command", "the database is unreachable"),
     ("connection was closed in the middle of operation", "the database is unreachable"),
     ("connection is closed", "the database is unreachable"),
+    ("is not currently accepting connections", "the database is unreachable"),  # ALLOW_CONNECTIONS false
 )
 
 
