@@ -3,7 +3,9 @@ say something under it, and tell the agent who filed it when Slack refuses."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -65,6 +67,9 @@ class TicketCard:
         self._clock = clock
         self._once = once
         self._lookup = lookup
+        # One redraw of a card at a time: two listeners redrawing at once (an acknowledgement, then a hand-back)
+        # could otherwise land out of order, the older state's chat.update last, and the card stay stale.
+        self._redrawing: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def get(self, number: int) -> Ticket:
         """The ticket as stored now; UnknownTicket when there is none."""
@@ -137,7 +142,15 @@ class TicketCard:
         return await self._once.pending(note_key(number, note))
 
     async def refresh(self, number: int) -> None:
-        """Redraws the card in place with the ticket's current state and its incident's badge."""
+        """Redraws the card in place with the ticket's current state and its incident's badge; redraws of one
+        card wait for each other, so each reads the state after the one before it was drawn."""
+        lock = self._redrawing.get(number)
+        if lock is None:
+            lock = self._redrawing[number] = asyncio.Lock()
+        async with lock:
+            await self._redraw(number)
+
+    async def _redraw(self, number: int) -> None:
         async with self._sessions() as session:
             ticket = await repo.get_ticket(session, number=number)
             badge = await incident_repo.incident_badge(session, ticket_number=number)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.app import SupportBot
+from bot.domain import EscalationState
 from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.jira import JiraStandIn
@@ -29,6 +30,7 @@ from bot.sandbox.workspace import (
     ticket_values,
 )
 from storage.repositories import audit
+from tests.properties.forge import settled
 from tests.scenarios.conftest import PAYMENTS_KEY, ROUTING_KEY
 
 TRIAGE = "C0TRIAGE01"
@@ -196,6 +198,8 @@ async def test_a_handed_back_ticket_can_be_escalated_again_as_a_new_round_that_p
     await sandbox.wait_for(lambda: "escalation_hand_back" in str(sandbox.find_message(PAYMENTS, post.ts).blocks))
     await slack.click(user_id=ENGINEER.user_id, action_id="escalation_hand_back",
                       message=sandbox.find_message(PAYMENTS, post.ts))
+    await settled(bot)  # the acknowledgement's and the hand-back's listeners done, card redraws and all
+    assert (await bot.escalations.get(1)).state is EscalationState.HANDED_BACK
     card = ticket_card_message(sandbox, 1, TRIAGE)
     await sandbox.wait_for(lambda: "ticket_escalate" in str(card.blocks))
     await escalate(slack, sandbox, number=1, triage=TRIAGE)
