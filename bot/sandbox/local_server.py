@@ -7,6 +7,11 @@ from typing import Self
 
 from aiohttp import web
 
+# How long a test waits for something the bot does in the background before failing. Generous: it is only ever
+# waited in full when the thing never happens, and a CI machine running four test workers on two cores can
+# take several seconds for what takes 0.1 s alone.
+WAIT_SECONDS = 15.0
+
 
 class LocalServer(abc.ABC):
     _runner: web.AppRunner | None = None

@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.faults import Failure, FaultInjection, SlidingWindowLimit, status_phrase
-from bot.sandbox.local_server import LocalServer
+from bot.sandbox.local_server import WAIT_SECONDS, LocalServer
 from bot.sandbox.pagerduty_rules import (
     MAX_EVENT_BYTES,
     UNRECOGNIZED_BODY,
@@ -117,14 +117,14 @@ class PagerDutyStandIn(FaultInjection, LocalServer):
 
     # The timeout keyword is part of the stand-in's test-facing API, hence the ASYNC109 waivers.
     async def wait_for(
-        self, predicate: Callable[[PagerDutyStandIn], bool], *, timeout: float = 5.0  # noqa: ASYNC109
+        self, predicate: Callable[[PagerDutyStandIn], bool], *, timeout: float = WAIT_SECONDS  # noqa: ASYNC109
     ) -> None:
         """Wait until ``predicate(self)`` holds; it is re-checked after every request is recorded."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: predicate(self))
 
     async def wait_for_events(
-        self, n: int, *, timeout: float = 5.0  # noqa: ASYNC109
+        self, n: int, *, timeout: float = WAIT_SECONDS  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
         """Wait until at least ``n`` events have been accepted (202) and return all accepted bodies."""
         try:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.local_server import LocalServer
+from bot.sandbox.local_server import WAIT_SECONDS, LocalServer
 from bot.sandbox.slack_api import SlackApi
 from bot.sandbox.slack_method_rules import check_arguments, rule_for
 from bot.sandbox.slack_models import Call
@@ -190,7 +190,7 @@ class SlackSandbox(SlackApi, LocalServer):
         return web.Response(status=status, text=text)
 
     # -- helpers for tests and the demo --------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[], T | None], *, timeout: float = 5.0) -> T:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], T | None], *, timeout: float = WAIT_SECONDS) -> T:  # noqa: ASYNC109
         """Poll until predicate() returns something truthy, and return it."""
         deadline = time.monotonic() + timeout
         while True:

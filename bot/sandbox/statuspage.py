@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.sandbox.faults import FaultInjection, SlidingWindowLimit
-from bot.sandbox.local_server import LocalServer
+from bot.sandbox.local_server import WAIT_SECONDS, LocalServer
 from bot.sandbox.statuspage_rules import incident_error
 from bot.sandbox.statuspage_wire import (
     _BODY,
@@ -95,7 +95,7 @@ class StatuspageStandIn(FaultInjection, LocalServer):
 
     # The timeout keyword is part of the stand-in's test-facing API, hence the ASYNC109 waiver.
     async def wait_for(
-        self, predicate: Callable[[StatuspageStandIn], bool], *, timeout: float = 5.0  # noqa: ASYNC109
+        self, predicate: Callable[[StatuspageStandIn], bool], *, timeout: float = WAIT_SECONDS  # noqa: ASYNC109
     ) -> None:
         """Wait until ``predicate(self)`` holds; it is re-checked after every request is answered."""
         async with asyncio.timeout(timeout), self._changed:
