@@ -34,11 +34,12 @@ from tests.databases import autocommit, run_coroutine
 from tests.scenarios.conftest import JIRA_WEBHOOK_SECRET, PAYMENTS_KEY, ROUTING_KEY
 from tests.scenarios.test_process_restart import _free_port
 
-ACK = 4.0  # SEV2's ack_within, seconds: long enough for the new process to be up (about 2 s) before 1x
+ACK = 6.0  # SEV2's ack_within, seconds: long enough for the new process to be up (about 2 s) before 1x
 TICK = 1.0
 LEASE = 3
-# How late a rung may be: a tick, and a tick more for the work it starts beside the tick (and a loaded machine).
-LATE = 2 * TICK + 0.5
+# How late a rung may be: a tick, and a tick more for the work it starts beside the tick, and 1.5 s for a machine
+# running four test workers on two cores (2.56 s late was seen there with 0.5); still well short of the next rung.
+LATE = 2 * TICK + 1.5
 TRIAGE = "C0TRIAGE01"
 PAYMENTS = "C0PAYMENT1"
 MANAGER = "<@U0PAYMGR01>"
