@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import weakref
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 
 def is_sqlite(database_url: str) -> bool:
@@ -15,16 +19,19 @@ def is_sqlite(database_url: str) -> bool:
     return make_url(database_url).get_backend_name() == "sqlite"
 
 
-def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = None) -> AsyncEngine:
-    """An async engine for the URL; SQLite gets WAL, foreign keys and a 15 s lock wait instead of failing.
+def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = None,
+                  sqlite_lock_wait: float | None = None) -> AsyncEngine:
+    """An async engine for the URL; SQLite gets WAL, foreign keys, and writers that take turns in the order they
+    came for up to `sqlite_lock_wait` seconds (15) instead of failing.
 
     `idle_in_transaction` (PostgreSQL): the server ends a session left idle inside a transaction this long. A
     replica that hangs or loses its network mid-tick holds the rows its batch locked (the claimed timers) until
     then, not until TCP notices hours later: this is the claims' lease."""
     kwargs: dict[str, Any] = {}
+    lock_wait = SQLITE_LOCK_WAIT_SECONDS if sqlite_lock_wait is None else sqlite_lock_wait
     if is_sqlite(database_url):
         # Writers queue on SQLite's lock rather than failing at once; WAL lets readers go on meanwhile.
-        kwargs["connect_args"] = {"timeout": 15}
+        kwargs["connect_args"] = {"timeout": lock_wait}
     else:
         kwargs["pool_pre_ping"] = True
         if idle_in_transaction is not None:
@@ -33,7 +40,65 @@ def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = 
     engine = create_async_engine(database_url, **kwargs)
     if is_sqlite(database_url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        WriteTurns(lock_wait).attach(engine)
     return engine
+
+
+SQLITE_LOCK_WAIT_SECONDS = 15.0
+_READS = ("SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "EXPLAIN")
+
+
+class WriteTurns:
+    """SQLite's writers take turns within the process, in the order they asked.
+
+    SQLite lets one connection write at a time and makes the others poll with growing sleeps (up to 100 ms), so
+    in a burst a writer that arrived early can lose every race to later ones until its 2 s filing window ends
+    and the agent is told "not saved". Here a connection waits in a first-come queue at its first write, the
+    moment SQLite would take its write lock, and gives its turn back when it returns to the pool, after its
+    commit or rollback. A connection that would wait longer than SQLite's own lock wait is refused as SQLite
+    would refuse it ("database is locked"). One process per SQLite file is enforced elsewhere, so no other
+    writer competes."""
+
+    HOLDS = "supportbot_write_turn"
+
+    def __init__(self, wait_seconds: float) -> None:
+        self._wait_seconds = wait_seconds
+        # One lock per event loop: tests and the CLI may run several loops over one engine's lifetime.
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def attach(self, engine: AsyncEngine) -> None:
+        """Queues the engine's writers from now on."""
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", self._give_back)
+        event.listen(engine.sync_engine.pool, "invalidate", self._give_back)
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def _before_execute(self, conn: Any, _cursor: Any, statement: str, _parameters: Any, _context: Any,
+                        _executemany: bool) -> None:
+        info = conn.info  # the pooled connection's: kept from its first write until it is checked in
+        if self.HOLDS in info or not in_greenlet() or statement.lstrip().upper().startswith(_READS):
+            return
+        lock = self._lock()
+        await_(self._wait(lock))
+        info[self.HOLDS] = lock
+
+    async def _wait(self, lock: asyncio.Lock) -> None:
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+
+    def _give_back(self, _dbapi_connection: Any, record: Any, *_: Any) -> None:
+        lock = record.info.pop(self.HOLDS, None) if record is not None else None
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
