@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -90,8 +90,35 @@ async def until_quiet(pid: int, rate: float) -> float:
     return last
 
 
-async def file_and_measure(bench: Bench, pid: int, k: int) -> dict[str, Any]:
-    """K modals opened, then K submissions at once: tickets/s to the last card, submission acks, CPU/ticket."""
+Counter = Callable[[], Awaitable[int]]
+
+
+def transaction_counter(db_url: str) -> tuple[Counter | None, Callable[[], Awaitable[None]]]:
+    """PostgreSQL: a reader of the database's committed + rolled-back transactions so far (pg_stat_database),
+    and its closer; SQLite keeps no such count."""
+    if not db_url.startswith("postgresql"):
+        async def nothing() -> None:
+            return None
+        return None, nothing
+    from sqlalchemy import text
+
+    from storage.db import create_engine
+    engine = create_engine(db_url)
+
+    async def count() -> int:
+        await asyncio.sleep(1.2)  # the server publishes its counters at most once a second
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            row = (await conn.execute(text("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                           "WHERE datname = current_database()"))).one()
+        return int(row[0]) - 1  # less this reader's own
+
+    return count, engine.dispose
+
+
+async def file_and_measure(bench: Bench, pid: int, k: int, transactions: Counter | None = None) -> dict[str, Any]:
+    """K modals opened, then K submissions at once: tickets/s to the last card, submission acks, CPU/ticket,
+    and with `transactions` the database transactions per ticket (the scheduler's idle ticks included)."""
     run = uuid.uuid4().hex[:6]
     async with client_session(k) as s:
         await open_connections(s, bench.urls["ours"], k)
@@ -104,12 +131,14 @@ async def file_and_measure(bench: Bench, pid: int, k: int) -> dict[str, Any]:
             [{"trigger_id": tid, "values": ticket_values(Summary=tag)} for tid, tag in tags.items()])
         bodies = [(tags[b["trigger_id"]], urlencode({"payload": b["payload"]}).encode()) for b in built]
         rate = await idle_rate(pid)
+        xacts_before = await transactions() if transactions else None
         mark = await bench.sandbox.mark()
         cpu_before, started = process_cpu(pid), time.monotonic()
         acks = await burst(s, bench.urls["ours"], bodies)
         cards = await bench._wait_cards(mark, bench.triage_channel, set(tags.values()))
         cpu_after = await until_quiet(pid, rate)
         elapsed = time.monotonic() - started
+        xacts_after = await transactions() if transactions else None
     bench.alive()
     sent = {x.key: x.sent_wall for x in acks}
     accepted = [x for x in acks if x.status == 200 and not x.body.strip()]
@@ -121,7 +150,9 @@ async def file_and_measure(bench: Bench, pid: int, k: int) -> dict[str, Any]:
             "tickets_per_s": filed / span if span else None,
             "submit_ack_p50": percentile([x.latency_ms for x in accepted], 50),
             "submit_ack_p99": percentile([x.latency_ms for x in accepted], 99),
-            "cpu_ms_per_ticket": 1000 * cpu / filed if filed else None}
+            "cpu_ms_per_ticket": 1000 * cpu / filed if filed else None,
+            "transactions_per_ticket": (xacts_after - xacts_before) / filed
+            if filed and xacts_after is not None and xacts_before is not None else None}
 
 
 @contextlib.contextmanager
@@ -150,6 +181,7 @@ async def run_one_database(db_url: str, config_path: Path, log_dir: Path, loads:
                            tickets: int, progress: Any) -> list[dict[str, Any]]:
     python = sys.executable
     children: list[Child] = []
+    transactions, close_counter = transaction_counter(db_url)
     try:
         sandbox = Child("sandbox", [python, str(HERE / "sandbox_server.py"), "--config", str(config_path),
                                     "--bot-token", BOT_TOKEN], child_env({}), log_dir)
@@ -201,11 +233,12 @@ async def run_one_database(db_url: str, config_path: Path, log_dir: Path, loads:
                             one[f"views_p99_{load}"] = measured.views_p99
                     one[f"ratio_{load}"] = one[f"ours_ack_p99_{load}"] / one[f"bare_ack_p99_{load}"]
                 await asyncio.sleep(SETTLE)
-                one.update(await file_and_measure(bench, pid, tickets))
+                one.update(await file_and_measure(bench, pid, tickets, transactions))
                 progress(f"run {rep + 1}/{runs}: {json.dumps(one, default=str)}")
                 results.append(one)
         return results
     finally:
+        await close_counter()
         for child in reversed(children):
             await child.stop()
 
@@ -217,7 +250,8 @@ FIGURES = [  # (key, label, unit, reference key or None)
 ]
 FILING = [("submit_ack_p99", "view_submission ack p99 at {tickets}", "ms"),
           ("tickets_per_s", "tickets/s at {tickets} concurrent", "/s"),
-          ("cpu_ms_per_ticket", "bot CPU per ticket", "ms")]
+          ("cpu_ms_per_ticket", "bot CPU per ticket", "ms"),
+          ("transactions_per_ticket", "database transactions per ticket", "n")]
 
 
 def _spread(values: Sequence[float | None]) -> str:

@@ -152,7 +152,8 @@ class SideEffectRow(Base):
     result: Mapped[dict[str, Any] | None]
     # The attempt holding it may work until then; afterwards (or at once when NULL) anyone may take it over.
     claimed_until: Mapped[datetime | None]
-    # 0: planned, nobody started it; more than 1: an earlier attempt may have done it without reporting back.
+    # 0: planned, nobody started it (1 when planned by the process about to perform it); more than 1: an earlier
+    # attempt may have done it without reporting back.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -13,11 +13,12 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
@@ -57,11 +58,51 @@ class OneTimeSteps:
         self._sessions = sessions
         self._clock = clock
         self.lease = lease
+        # Claims this process took while planning (key -> when), committed: its next attempt at each needs no
+        # claim of its own. Oldest first, so the stale ones (never performed: a refused card's notes) drop off.
+        self._held: dict[str, datetime] = {}
 
-    async def plan(self, session: AsyncSession, keys: Iterable[str]) -> None:
+    async def plan(self, session: AsyncSession, keys: Iterable[str], *, claim: bool = False) -> None:
         """Writes down, in the caller's transaction, effects that must follow from it; any attempt may take them
-        at once, and the recovery sweep does once a lease has passed without anyone having."""
-        await side_effects.plan_side_effects(session, keys=keys, now=self._clock.now(), start_within=self.lease)
+        at once, and the recovery sweep does once a lease has passed without anyone having.
+
+        `claim`: this process is about to perform them itself (the card right after filing), so they are claimed
+        for it in the same write, and its first attempt at each needs no transaction of its own; nobody else's
+        attempt can start until the lease ends, as if it had claimed each one separately."""
+        now = self._clock.now()
+        mine = await side_effects.plan_side_effects(session, keys=keys, now=now, start_within=self.lease,
+                                                    claimed=claim)
+        if mine:
+            def committed(_session: object) -> None:
+                self._hold(mine, now)
+
+            event.listen(session.sync_session, "after_commit", committed, once=True)
+
+    def _hold(self, keys: list[str], claimed_at: datetime) -> None:
+        cutoff = self._clock.now() - self.lease
+        for key, at in list(self._held.items()):  # oldest first: stop at the first still within its lease
+            if at > cutoff:
+                break
+            del self._held[key]
+        for key in keys:
+            self._held[key] = claimed_at
+
+    async def _claim(self, key: str, planned_only: bool) -> tuple[Claim | None, float]:
+        """The claim for this attempt and the seconds it may work: the one taken when planning while at least half
+        of its attempt is left, that one renewed when less is, or a new one."""
+        claimed_at, attempt, now = self._held.pop(key, None), attempt_seconds(self.lease), self._clock.now()
+        if claimed_at is not None:
+            left = attempt - (now - claimed_at).total_seconds()
+            if left >= attempt / 2:
+                return Claim(key=key, attempt=1), left
+        async with self._sessions.begin() as session:
+            if claimed_at is not None:
+                claim = await side_effects.renew_planned_claim(session, key=key, claimed_at=claimed_at, now=now,
+                                                               lease=self.lease)
+            else:
+                claim = await side_effects.claim_side_effect(session, key=key, now=now, lease=self.lease,
+                                                             planned_only=planned_only)
+        return claim, attempt
 
     async def perform(self, key: str, action: Callable[[Claim], Awaitable[T]], *, record: Recorder[T] | None = None,
                       planned_only: bool = False) -> T | None:
@@ -72,13 +113,11 @@ class OneTimeSteps:
         the effect and raises SlackApiError for the caller to explain; any other error leaves the claim to run
         out and is raised.
         """
-        async with self._sessions.begin() as session:
-            claim = await side_effects.claim_side_effect(session, key=key, now=self._clock.now(), lease=self.lease,
-                                                         planned_only=planned_only)
+        claim, seconds = await self._claim(key, planned_only)
         if claim is None:
             return None
         try:
-            async with asyncio.timeout(attempt_seconds(self.lease)):
+            async with asyncio.timeout(seconds):
                 value = await action(claim)
         except SlackApiError as exc:
             if not is_transient(exc):

@@ -50,12 +50,17 @@ class Sev2Pager:
         request = page_request(ticket, dedup_key=sev2_dedup_key(number),
                                triage_channel=self._config.slack.triage_channel)
 
+        paged_here = False
+
         async def send(_claim: Claim) -> str | None:
             return None if self._pagerduty is None else (await self._pagerduty.trigger(request)).dedup_key
 
         async def record(session: AsyncSession, dedup_key: str | None) -> dict[str, Any]:
-            # The note under the card is planned with the page, so a stop between the two cannot lose it.
-            await self._once.plan(session, [note_key(number, PAGE_NOTE)])
+            nonlocal paged_here
+            paged_here = True
+            # The note under the card is planned with the page, so a stop between the two cannot lose it; this
+            # process posts it next.
+            await self._once.plan(session, [note_key(number, PAGE_NOTE)], claim=True)
             if dedup_key is not None:
                 await audit.append_audit_event(session, ticket_number=number, action="sev2_paged", actor="supportbot",
                                                at=self._clock.now(), before=None, after={"dedup_key": dedup_key})
@@ -66,9 +71,9 @@ class Sev2Pager:
         except OutsideServiceError as exc:
             await self._failed(ticket, key, exc, attempt=failures + 1)
             return
-        if await self._once.done(key):
+        if paged_here or await self._once.done(key):
             text = words.sev2_paged(sev2_dedup_key(number)) if self._pagerduty else words.sev2_not_paged()
-            await self._card.note(number, PAGE_NOTE, text, [section(text)], planned_only=True)
+            await self._card.note(number, PAGE_NOTE, text, [section(text)], planned_only=True, ticket=ticket)
 
     async def resume(self, ticket: Ticket) -> None:
         """Finishes a planned page left by a stopped attempt; a ticket no longer SEV2 is not paged any more."""

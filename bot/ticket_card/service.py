@@ -109,11 +109,14 @@ class TicketCard:
             return None
 
     async def note(self, number: int, note: str, text: str, blocks: list[Any], *, planned_only: bool = False,
-                   elsewhere: str | None = None) -> None:
+                   elsewhere: str | None = None, ticket: Ticket | None = None) -> None:
         """Posts a one-time note under the card (the draft reply, what was redacted, the page) once, also across a
         stop mid-way. While the card is still being posted the note waits for it; with no card to come, it goes
-        to triage. `elsewhere`: a channel to post it in instead of the card's thread (a breach told in triage)."""
-        ticket = await self.get(number)
+        to triage. `elsewhere`: a channel to post it in instead of the card's thread (a breach told in triage).
+        `ticket`: the ticket as the caller just read it; used only once it has its card (whose place never
+        changes), otherwise read again."""
+        if ticket is None or ticket.number != number or not ticket.card_ts:
+            ticket = await self.get(number)
         channel, thread = ticket.card_channel or self._config.slack.triage_channel, ticket.card_ts
         if elsewhere is not None:
             channel, thread = elsewhere, None

@@ -4,6 +4,8 @@ recovery sweep resumes the ticket and every step is done exactly once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blocks import ticket_card as cards
@@ -44,28 +46,31 @@ class Announcer:
             keys.append(page_key(number))
         if ticket.source is not None and self._source is not None:
             keys.append(source_reply_key(number))
-        await self._once.plan(session, keys)
+        await self._once.plan(session, keys, claim=True)  # posted by this process right after the commit
 
-    async def post_card(self, ticket: Ticket, *, planned_only: bool = False) -> str | None:
-        """The card, then the draft reply and the redaction notice under it; the card's ts if this call posted it.
-        `planned_only`: a resume, doing only what is written down."""
+    async def post_card(self, ticket: Ticket, *, planned_only: bool = False) -> tuple[str | None, Ticket]:
+        """The card, then the draft reply and the redaction notice under it: the card's ts if this call posted it,
+        and the ticket as it now stands. `planned_only`: a resume, doing only what is written down."""
         posted = await self._card.post(ticket, planned_only=planned_only)
-        ticket = await self._card.get(ticket.number)
+        if posted:  # what posting it recorded: no need to read it back
+            ticket = replace(ticket, card_channel=self._config.slack.triage_channel, card_ts=posted)
+        else:
+            ticket = await self._card.get(ticket.number)
         if not ticket.card_ts:
             if not await self._once.pending(card_key(ticket.number)):
                 await self._reply_at_source(ticket, planned_only)  # refused: no card to link, but say it was filed
-            return None  # refused, or another attempt is posting it (and its notes)
+            return None, ticket  # refused, or another attempt is posting it (and its notes)
         zone = ticket.environment.customer_timezone or self._config.business_hours.timezone
         next_update = next_update_due(self._config, severity=ticket.severity, plan=ticket.plan_tier,
                                       now=self._clock.now())
         await self._card.note(ticket.number, DRAFT_NOTE, "Draft first reply",
                               cards.draft_message(ticket, next_update=next_update, zone=zone),
-                              planned_only=planned_only)
+                              planned_only=planned_only, ticket=ticket)
         if ticket.redactions:
             await self._card.note(ticket.number, REDACTIONS_NOTE, "Credentials removed",
-                                  cards.redaction_notice(ticket), planned_only=planned_only)
+                                  cards.redaction_notice(ticket), planned_only=planned_only, ticket=ticket)
         await self._reply_at_source(ticket, planned_only)  # after the card, so the reply links to it
-        return posted
+        return posted, ticket
 
     async def _reply_at_source(self, ticket: Ticket, planned_only: bool) -> None:
         if ticket.source is not None and self._source is not None:
@@ -74,7 +79,7 @@ class Announcer:
     async def resume(self, number: int) -> None:
         """Finishes what announcing the ticket left undone (the recovery sweep calls this)."""
         ticket = await self._card.get(number)
-        posted = await self.post_card(ticket, planned_only=True)
+        posted, _ = await self.post_card(ticket, planned_only=True)
         await self._pager.resume(await self._card.get(number))
         if posted and ticket.severity is Severity.SEV1:
             await self._card.refresh(number)

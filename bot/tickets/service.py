@@ -200,9 +200,9 @@ class TicketService:
                 if isinstance(outcome, BaseException):
                     raise outcome
         else:
-            await self._announcer.post_card(ticket)
-            if ticket.severity is Severity.SEV2:
-                await self._pager.page_for(await self.get(ticket.number))  # after the card: it reports in its thread
+            posted, ticket = await self._announcer.post_card(ticket)
+            if ticket.severity is Severity.SEV2:  # after the card: it reports in its thread
+                await self._pager.page_for(ticket if posted else await self.get(ticket.number))
 
     async def record_first_response(self, number: int, *, by: str) -> Ticket:
         """Records who sent the first response and when (once), and stops the SLA reminder and breach."""

@@ -40,13 +40,34 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 async def plan_side_effects(session: AsyncSession, *, keys: Iterable[str], now: datetime,
-                            start_within: timedelta) -> None:
+                            start_within: timedelta, claimed: bool = False) -> list[str]:
     """Writes down that these effects must happen, in the caller's transaction. Any caller may claim a planned
-    effect at once; if nobody has within `start_within`, the recovery sweep does. Planned twice is planned once."""
-    rows = [{"key": key, "claimed_at": now, "claimed_until": now + start_within, "attempts": 0} for key in keys]
-    if rows:  # one statement: filing a SEV1 plans its card on the way to the page
-        await session.execute(dialect_insert(session, SideEffectRow.__table__)  # type: ignore[arg-type]
-                              .values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    effect at once; if nobody has within `start_within`, the recovery sweep does. Planned twice is planned once.
+
+    `claimed`: planned as claimed by the caller (its first attempt, until `start_within` ends), and the keys it
+    newly planned are returned: those, and only those, are the caller's to perform (see `renew_planned_claim`)."""
+    rows = [{"key": key, "claimed_at": now, "claimed_until": now + start_within, "attempts": 1 if claimed else 0}
+            for key in keys]
+    if not rows:
+        return []
+    # One statement: filing a SEV1 plans its card on the way to the page.
+    statement = dialect_insert(session, SideEffectRow.__table__).values(rows)  # type: ignore[arg-type]
+    statement = statement.on_conflict_do_nothing(index_elements=["key"])
+    if not claimed:
+        await session.execute(statement)
+        return []
+    return list((await session.execute(statement.returning(SideEffectRow.__table__.c.key))).scalars())
+
+
+async def renew_planned_claim(session: AsyncSession, *, key: str, claimed_at: datetime, now: datetime,
+                              lease: timedelta) -> Claim | None:
+    """Extends a claim taken when planning (`claimed_at`) and not attempted yet, for a new lease from `now`; None
+    when it is done or someone else has taken it over since."""
+    row = SideEffectRow
+    attempt = (await session.execute(
+        update(row).where(row.key == key, row.claimed_at == claimed_at, row.attempts == 1, row.done_at.is_(None))
+        .values(claimed_at=now, claimed_until=now + lease).returning(row.attempts))).scalar_one_or_none()
+    return None if attempt is None else Claim(key=key, attempt=int(attempt))
 
 
 async def claim_side_effect(session: AsyncSession, *, key: str, now: datetime, lease: timedelta,
