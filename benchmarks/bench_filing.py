@@ -178,7 +178,7 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 
 
 async def run_one_database(db_url: str, config_path: Path, log_dir: Path, loads: Sequence[int], runs: int,
-                           tickets: int, progress: Any) -> list[dict[str, Any]]:
+                           tickets: int, progress: Any, profile: str | None = None) -> list[dict[str, Any]]:
     python = sys.executable
     children: list[Child] = []
     transactions, close_counter = transaction_counter(db_url)
@@ -200,7 +200,7 @@ async def run_one_database(db_url: str, config_path: Path, log_dir: Path, loads:
         bot = Child("ours", [python, str(HERE / "run_bot.py")], child_env({
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": announced["api_url"], "DATABASE_URL": db_url, "PORT": str(port),
-            "SUPPORTBOT_CONFIG": str(bot_config)}), log_dir)
+            "SUPPORTBOT_CONFIG": str(bot_config), **({"SUPPORTBOT_PROFILE": profile} if profile else {})}), log_dir)
         children.append(bot)
         await bot.start(announces=False)
         assert bot.proc is not None
@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="supportbot.toml (default: the contract's)")
     parser.add_argument("--json", metavar="PATH", help="also write every run's figures as JSON")
     parser.add_argument("--deadline", type=float, default=600.0, help="give up after this many seconds")
+    parser.add_argument("--profile-bot", metavar="PATH",
+                        help="profile the bot's event loop (cProfile, its thread's CPU clock) into PATH.<db> "
+                        "(read with pstats; the profiler slows the bot: not for figures)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each run's figures as it ends")
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.db.split(",") if k.strip()]
@@ -315,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             with database(kind, folder) as url:
                 progress(f"{kind}: {url}")
                 report["databases"][kind] = asyncio.run(asyncio.wait_for(
-                    run_one_database(url, config_path, folder, loads, args.runs, args.tickets, progress),
+                    run_one_database(url, config_path, folder, loads, args.runs, args.tickets, progress,
+                                     f"{args.profile_bot}.{kind}" if args.profile_bot else None),
                     args.deadline))
     except TimeoutError:
         print(f"bench_filing: the run broke: not finished within {args.deadline:.0f} s", file=sys.stderr)

@@ -35,7 +35,9 @@ async def append_audit_event(session: AsyncSession, *, ticket_number: int | None
                         before=dict(before) if before is not None else None,
                         after=dict(after) if after is not None else None)
     session.add(row)
-    await session.flush()
+    if not outbox.destinations(session):
+        return  # written with the transaction's next flush: a tick's batch of events goes in one INSERT
+    await session.flush()  # the deliveries carry the event's id
     # Its webhook deliveries in the same transaction: an event is never kept without them, nor sent without it.
     await outbox.enqueue_event(session, audit_id=row.id, ticket_number=ticket_number, action=action, actor=actor,
                                at=at, before=row.before, after=row.after)
