@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -156,3 +157,31 @@ async def test_the_backlog_per_url(sessions: Sessions) -> None:
                        last_error="HTTP 503", last_error_at=NOW + timedelta(seconds=1)),
         outbox.Backlog(url=B, undelivered=2, delivered=0, oldest_undelivered_at=NOW, last_error=None,
                        last_error_at=None)]
+
+
+async def test_without_destinations_a_transactions_events_are_written_together_in_order(
+        sessions: Sessions) -> None:
+    plain = async_sessionmaker(sessions.kw["bind"], expire_on_commit=False)  # no webhook destinations
+    inserts: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            inserts.append(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    sa_event.listen(engine, "before_cursor_execute", seen)
+    try:
+        async with plain.begin() as session:
+            for n in range(5):
+                await audit.append_audit_event(session, ticket_number=1, action=f"reminder_{n}", actor="supportbot",
+                                               at=NOW + timedelta(seconds=n))
+            assert inserts == []  # nothing flushed per event
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", seen)
+    async with plain() as session:
+        trail = await audit.audit_trail(session, ticket_number=1)
+        queued = (await session.scalars(select(WebhookOutboxRow))).all()
+    assert [e.action for e in trail] == [f"reminder_{n}" for n in range(5)]  # in the order appended
+    assert queued == []
+    if engine.dialect.name == "postgresql":
+        assert len(inserts) == 1, inserts  # one INSERT for the five (insertmanyvalues)
