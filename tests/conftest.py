@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from hypothesis import settings
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import SupportBot
 from bot.core.config import BotConfig, EnvSettings, Settings, load_config
@@ -19,6 +20,8 @@ from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import populate
+from storage.db import create_engine, create_sessionmaker
+from storage.migrate import upgrade_to_head
 from tests.databases import ON_POSTGRES, PostgresDatabases, postgres_databases
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +66,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     databases: PostgresDatabases = request.getfixturevalue("postgres")
     with databases.fresh() as url:
         yield url
+
+
+@pytest_asyncio.fixture
+async def migrated_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on this test's database, migrated to head (the repositories' and services' own tests)."""
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(migrated_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this test's migrated database; a module needing another database defines its own."""
+    return create_sessionmaker(migrated_engine)
 
 
 @pytest.fixture

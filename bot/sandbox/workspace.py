@@ -101,6 +101,15 @@ def escalation_values(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def button_action_id(message: Any, text: str) -> str:
+    """The action_id of the button labelled `text` on a posted message (a card); AssertionError when none is."""
+    for block in message.blocks:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element["text"]["text"] == text:
+                return str(element["action_id"])
+    raise AssertionError(f"no {text!r} button on the card")
+
+
 def ticket_card_message(sandbox: SlackSandbox, number: int, triage: str) -> Any:
     """The card of ticket `number` in triage, or None while it is not posted."""
     return next((m for m in sandbox.history(triage)

@@ -15,8 +15,7 @@ from bot.domain import ClosureItem
 from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
-from bot.sandbox.slack_models import Message
-from bot.sandbox.workspace import AGENT, file_ticket, ticket_card_message, ticket_values
+from bot.sandbox.workspace import AGENT, button_action_id, file_ticket, ticket_card_message, ticket_values
 from storage.repositories import audit
 from storage.repositories import closure as closure_repo
 from storage.repositories import tickets as ticket_repo
@@ -53,13 +52,6 @@ async def _resolved_enterprise_card(slack: SlackDriver, sandbox: SlackSandbox, b
     return number, card
 
 
-def _button(card: Message, text: str) -> str:
-    for block in card.blocks:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["text"]["text"] == text:
-                return str(element["action_id"])
-    raise AssertionError(f"no {text!r} button on the card")
-
 
 async def _item_state(bot: SupportBot, number: int, item: ClosureItem) -> tuple[str | None, int]:
     """The item's recorded value (None while open) and how many times it was recorded done."""
@@ -75,7 +67,7 @@ async def _submit_item(slack: SlackDriver, sandbox: SlackSandbox, bot: SupportBo
                        values: dict[str, Any], dropped: set[str], junk: dict[str, Any]
                        ) -> tuple[int, dict[str, str] | None]:
     number, card = await _resolved_enterprise_card(slack, sandbox, bot)
-    view = await open_modal(slack, user_id=AGENT.user_id, action_id=_button(card, BUTTONS[item]), message=card)
+    view = await open_modal(slack, user_id=AGENT.user_id, action_id=button_action_id(card, BUTTONS[item]), message=card)
     seen = len(sandbox.ephemerals)
     submission = await submit_forged(slack, user_id=AGENT.user_id, view=view, values=values, dropped=dropped,
                                      junk=junk)

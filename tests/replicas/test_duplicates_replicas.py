@@ -16,7 +16,16 @@ from bot.sandbox.jira_webhooks import JiraUser
 from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.slack_models import Message
-from bot.sandbox.workspace import AGENT, ENGINEER, OUTSIDER, escalate, file_ticket, ticket_card_message, ticket_values
+from bot.sandbox.workspace import (
+    AGENT,
+    ENGINEER,
+    OUTSIDER,
+    button_action_id,
+    escalate,
+    file_ticket,
+    ticket_card_message,
+    ticket_values,
+)
 from storage.repositories import audit
 from tests.replicas.conftest import Replicas, post_to_both
 
@@ -103,13 +112,6 @@ async def test_one_jira_delivery_arriving_at_both_replicas_is_applied_once(
     assert "(from Jira)" in str(_blocks(sandbox, post))
 
 
-def _button(card: Any, text: str) -> str:
-    for block in card.blocks:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["text"]["text"] == text:
-                return str(element["action_id"])
-    raise AssertionError(f"no {text!r} button on the card")
-
 
 async def _modal(replicas: Replicas, sandbox: SlackSandbox, action_id: str, card: Message) -> Any:
     before = set(sandbox.views)
@@ -128,7 +130,7 @@ async def test_the_runbook_entry_modal_delivered_to_both_replicas_adds_one_entry
         "Customer confirmation": ["The customer retried the original steps and confirmed the fix"],
         "Troubleshooting path": ["Novel path: add a runbook entry for the next agent"]})
     await sandbox.wait_for(lambda: "Add runbook entry" in str(card.blocks))
-    view = await _modal(replicas, sandbox, _button(card, "Add runbook entry"), card)
+    view = await _modal(replicas, sandbox, button_action_id(card, "Add runbook entry"), card)
     payload = driver.payloads.view_submission(driver.payloads.open_view(view.id, AGENT.user_id), AGENT.user_id,
                                               {"Symptom keywords": "invoices blank, spinner",
                                                "Steps": "1. Clear the plan cache"}, validate=True)

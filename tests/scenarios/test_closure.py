@@ -13,7 +13,7 @@ from bot.domain import TicketStatus
 from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
-from bot.sandbox.workspace import AGENT, file_ticket, ticket_card_message, ticket_values
+from bot.sandbox.workspace import AGENT, button_action_id, file_ticket, ticket_card_message, ticket_values
 from storage.models import TimerRow
 from storage.repositories import audit
 
@@ -31,13 +31,6 @@ async def _modal(slack: SlackDriver, sandbox: SlackSandbox, action_id: str, mess
     await slack.click(user_id=AGENT.user_id, action_id=action_id, message=message, value=value)
     return await sandbox.wait_for(lambda: next((v for v in sandbox.views.values() if v.id not in before), None))
 
-
-def _button(card: Any, text: str) -> str:
-    for block in card.blocks:
-        for element in block.get("elements", []):
-            if element.get("type") == "button" and element["text"]["text"] == text:
-                return str(element["action_id"])
-    raise AssertionError(f"no {text!r} button on the card")
 
 
 async def _resolve(slack: SlackDriver, sandbox: SlackSandbox, card: Any, **values: Any) -> Any:
@@ -62,7 +55,7 @@ async def test_a_business_ticket_closes_after_the_csm_call_within_one_business_d
     assert (await bot.tickets.get(1)).status is TicketStatus.RESOLVED
     text = str(card.blocks)
     assert "✅ Root-cause category" in text and "⬜ CSM looped in" in text and "Schedule CSM call" in text
-    view = await _modal(slack, sandbox, _button(card, "Schedule CSM call"), card)
+    view = await _modal(slack, sandbox, button_action_id(card, "Schedule CSM call"), card)
     # Filed and resolved Monday 14:00 in New York: the call must be by Tuesday 14:00.
     too_late = int(datetime(2026, 11, 25, 20, 0, tzinfo=UTC).timestamp())
     refused = await slack.submit_view(user_id=AGENT.user_id, view_id=view.id,
@@ -98,7 +91,7 @@ async def test_customer_reminders_skip_the_holiday_and_allow_unresponsive_after_
     clock.set(datetime(2026, 11, 30, 15, 1, tzinfo=UTC))
     await bot.timers.fire_due()
     await sandbox.wait_for(lambda: "Customer unresponsive" in str(card.blocks))
-    await slack.click(user_id=AGENT.user_id, action_id=_button(card, "Customer unresponsive"), message=card)
+    await slack.click(user_id=AGENT.user_id, action_id=button_action_id(card, "Customer unresponsive"), message=card)
     await sandbox.wait_for(lambda: "Closed" in str(card.blocks))
     actions = await _actions(bot)
     assert actions.count("closure_item_done") == 1 and "ticket_closed" in actions
@@ -117,12 +110,12 @@ async def test_an_enterprise_ticket_needs_the_summary_drafted_from_the_timeline(
                                                                      "next agent"]})
     text = str(card.blocks)
     assert "Write incident summary" in text and "Add runbook entry" in text and "Schedule CSM call" in text
-    view = await _modal(slack, sandbox, _button(card, "Write incident summary"), card)
+    view = await _modal(slack, sandbox, button_action_id(card, "Write incident summary"), card)
     draft = str(view.view["blocks"])
     assert "Root cause: Billing" in draft and "ws_4f2a9c" in draft
     await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values={})
     await sandbox.wait_for(lambda: "✅ Written incident summary" in str(card.blocks))
-    view = await _modal(slack, sandbox, _button(card, "Add runbook entry"), card)
+    view = await _modal(slack, sandbox, button_action_id(card, "Add runbook entry"), card)
     await slack.submit_view(user_id=AGENT.user_id, view_id=view.id, values={
         "Symptom keywords": "invoices blank, spinner", "Steps": "1. Clear the plan cache"})
     await sandbox.wait_for(lambda: "✅ Runbook entry" in str(card.blocks))

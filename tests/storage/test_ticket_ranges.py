@@ -3,26 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, create_sessionmaker
-from storage.migrate import upgrade_to_head
 from storage.repositories import trends
 
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 
-
-@pytest_asyncio.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def test_the_spike_checks_week_of_tickets_is_read_from_the_filing_time_index(

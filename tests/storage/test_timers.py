@@ -4,12 +4,10 @@ leases, firing, pruning, and the plan of the tick's query."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,13 +21,6 @@ NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=60)
 Sessions = async_sessionmaker[AsyncSession]
 
-
-@pytest_asyncio.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 async def schedule(sessions: Sessions, key: str, *, due_at: datetime, kind: str = "breach",

@@ -4,36 +4,20 @@ renewed rather than given away; on a real, migrated database (the suite's, SQLit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.core.once import OneTimeSteps, attempt_seconds
 from bot.sandbox.clock import ManualClock
-from storage.db import create_engine, create_sessionmaker
-from storage.migrate import upgrade_to_head
 from storage.repositories import side_effects as repo
 from storage.repositories.side_effects import Claim
 
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=40)
-
-
-@pytest_asyncio.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return create_sessionmaker(engine)
 
 
 def writes(engine: AsyncEngine) -> list[str]:
@@ -55,13 +39,13 @@ async def _plan(sessions: async_sessionmaker[AsyncSession], once: OneTimeSteps, 
 
 
 async def test_the_planner_performs_its_claimed_effect_without_claiming_it_again(
-        engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+        migrated_engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
     clock = ManualClock(NOW)
     once = OneTimeSteps(sessions=sessions, clock=clock, lease=LEASE)
     other = OneTimeSteps(sessions=sessions, clock=clock, lease=LEASE)  # another replica
     await _plan(sessions, once, ["ticket:1:card"], claim=True)
     assert await other.perform("ticket:1:card", _posted("other")) is None  # held: nobody else may start it
-    statements = writes(engine)
+    statements = writes(migrated_engine)
     attempts: list[Claim] = []
     assert await once.perform("ticket:1:card", _posted("1.1", attempts)) == "1.1"
     assert attempts == [Claim("ticket:1:card", 1)]  # its first attempt: nothing to look for first

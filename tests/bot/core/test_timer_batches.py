@@ -4,20 +4,16 @@ commit starts once the batch has committed, and never for a timer whose savepoin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.scheduler import BackgroundWork, TimerService
 from bot.core.timers import TimerKey, cancel, fields, number, schedule
 from bot.sandbox.clock import ManualClock
-from storage.db import create_engine, create_sessionmaker
-from storage.migrate import upgrade_to_head
 from storage.models import TimerRow
 from storage.repositories.timers import DueTimer
 
@@ -48,13 +44,6 @@ class FollowUp(Nudge):
     def encode(self) -> str:
         return f"follow_up:{self.n}"
 
-
-@pytest_asyncio.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    engine = create_engine(database_url)
-    await upgrade_to_head(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
 
 
 class Nudges:
