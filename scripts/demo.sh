@@ -7,4 +7,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e .
+rm -rf supportbot.egg-info  # setuptools' leftover: the editable install's metadata lives in .venv
 .venv/bin/supportbot demo

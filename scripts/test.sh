@@ -21,6 +21,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'
+rm -rf supportbot.egg-info  # setuptools' leftover: the editable install's metadata lives in .venv
 .venv/bin/ruff check bot handlers blocks storage tests benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
