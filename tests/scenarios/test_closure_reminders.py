@@ -11,8 +11,8 @@ from bot.app import SupportBot
 from bot.sandbox.clock import ManualClock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
-from bot.sandbox.workspace import ENGINEER, escalate, ticket_card_message
-from tests.scenarios.test_closure import _button, _card, _modal, _resolve
+from bot.sandbox.workspace import ENGINEER, button_action_id, escalate, ticket_card_message
+from tests.scenarios.test_closure import _card, _modal, _resolve
 
 TRIAGE = "C0TRIAGE01"
 
@@ -45,7 +45,7 @@ async def test_the_summary_reminder_comes_an_hour_before_the_call_unless_written
     card = await _card(slack, sandbox, **{"Plan tier": "Enterprise"})
     await _resolve(slack, sandbox, card, **{"Customer confirmation": ["The customer retried the original steps "
                                                                        "and confirmed the fix"]})
-    view = await _modal(slack, sandbox, _button(card, "Schedule CSM call"), card)
+    view = await _modal(slack, sandbox, button_action_id(card, "Schedule CSM call"), card)
     call = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tuesday 12:00 New York, within one business day
     await slack.submit_view(user_id="U0AGENT001", view_id=view.id, values={"CSM": "U0LEAD0001",
                                                                          "Call time": int(call.timestamp())})
@@ -56,7 +56,7 @@ async def test_the_summary_reminder_comes_an_hour_before_the_call_unless_written
     clock.set(call - timedelta(minutes=59))
     await bot.timers.fire_due()
     await sandbox.wait_for(lambda: _thread(sandbox, card, "incident summary for #1 is missing"))
-    view = await _modal(slack, sandbox, _button(card, "Write incident summary"), card)
+    view = await _modal(slack, sandbox, button_action_id(card, "Write incident summary"), card)
     await slack.submit_view(user_id="U0AGENT001", view_id=view.id, values={})
     await sandbox.wait_for(lambda: "Closed" in str(card.blocks))
     clock.advance(timedelta(days=2))
