@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import weakref
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
@@ -20,20 +22,20 @@ def is_sqlite(database_url: str) -> bool:
 
 
 def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = None,
-                  sqlite_lock_wait: float | None = None) -> AsyncEngine:
+                  sqlite_lock_wait: float | None = None, ping_after_idle: float = 5.0) -> AsyncEngine:
     """An async engine for the URL; SQLite gets WAL, foreign keys, and writers that take turns in the order they
     came for up to `sqlite_lock_wait` seconds (15) instead of failing.
 
     `idle_in_transaction` (PostgreSQL): the server ends a session left idle inside a transaction this long. A
     replica that hangs or loses its network mid-tick holds the rows its batch locked (the claimed timers) until
-    then, not until TCP notices hours later: this is the claims' lease."""
+    then, not until TCP notices hours later: this is the claims' lease. `ping_after_idle` (PostgreSQL): a pooled
+    connection idle this many seconds is checked before use (see `_ping_when_idle`)."""
     kwargs: dict[str, Any] = {}
     lock_wait = SQLITE_LOCK_WAIT_SECONDS if sqlite_lock_wait is None else sqlite_lock_wait
     if is_sqlite(database_url):
         # Writers queue on SQLite's lock rather than failing at once; WAL lets readers go on meanwhile.
         kwargs["connect_args"] = {"timeout": lock_wait}
     else:
-        kwargs["pool_pre_ping"] = True
         if idle_in_transaction is not None:
             milliseconds = str(int(idle_in_transaction.total_seconds() * 1000))
             kwargs["connect_args"] = {"server_settings": {"idle_in_transaction_session_timeout": milliseconds}}
@@ -41,7 +43,39 @@ def create_engine(database_url: str, *, idle_in_transaction: timedelta | None = 
     if is_sqlite(database_url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         WriteTurns(lock_wait).attach(engine)
+    else:
+        _ping_when_idle(engine, ping_after_idle)
     return engine
+
+
+_IDLE_SINCE = "supportbot_idle_since"
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Checks a pooled connection before use when it has sat idle `idle_seconds` or more, and replaces the pool's
+    connections when the check fails (PostgreSQL restarted, a proxy dropped them).
+
+    SQLAlchemy's `pool_pre_ping` checks every checkout, and the asyncpg dialect's check is three round trips
+    (BEGIN, an empty query, ROLLBACK): half of a busy bot's transactions were these checks. A connection back
+    in the pool moments ago was working moments ago; if the server went away in between, the request fails
+    with "the database is unreachable", that error replaces the pool, and the next request connects anew."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    def idle_from_now(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def check_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise InvalidatePoolError(f"idle connection failed its check: {type(exc).__name__}") from exc
+
+    event.listen(pool, "connect", idle_from_now)
+    event.listen(pool, "checkin", idle_from_now)
+    event.listen(pool, "checkout", check_if_idle)
 
 
 SQLITE_LOCK_WAIT_SECONDS = 15.0
