@@ -8,7 +8,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -21,17 +20,12 @@ import aiohttp
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
+from tests.ports import free_port as free_port  # re-exported: the fault tests take it from here
 
 # Variables of outside systems a process must not inherit from the developer's shell: each test names its own.
 OUTSIDE = ("SLACK_APP_TOKEN", "PAGERDUTY_ROUTING_KEY", "PAGERDUTY_ROUTING_KEY_PAYMENTS", "PAGERDUTY_EVENTS_URL",
            "STATUSPAGE_API_KEY", "STATUSPAGE_PAGE_ID", "STATUSPAGE_API_URL", "JIRA_BASE_URL", "JIRA_EMAIL",
            "JIRA_API_TOKEN", "JIRA_WEBHOOK_SECRET", "CUSTOMER_CONNECTION_URL", "CUSTOMER_CONNECTION_SECRET")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_config(folder: Path, *, tick: str, lease: str, extra: str = "", webhooks: bool = False) -> Path:

@@ -8,7 +8,6 @@ import math
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from bot.sandbox.workspace import file_ticket, ticket_values
 from storage.models import IncidentRow
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
 from tests.databases import autocommit
+from tests.ports import free_port
 from tests.scenarios.conftest import ROUTING_KEY
 
 CADENCE = 3.0
@@ -35,9 +35,7 @@ SEV1 = ticket_values(**{"Impact": "Production down or data loss", "Summary": "Ch
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 def _short_cadence_config(folder: Path) -> Path:

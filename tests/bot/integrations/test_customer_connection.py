@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +24,7 @@ from bot.integrations.customer_connection import (
     sign,
 )
 from bot.sandbox.customer_endpoint import CustomerEndpointStandIn, example_document
+from tests.ports import free_port
 
 WORKSPACE = "ws_4f2a9c"
 LOOKUP = CustomerQuery(why="lookup", workspace_id=WORKSPACE)
@@ -67,10 +67,7 @@ async def _reason(connection: CustomerConnection, query: CustomerQuery = LOOKUP)
 
 
 def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # closed again: nothing listens there
+    return free_port()  # nothing listens there
 
 
 # Signing -------------------------------------------------------------------------------------------------
