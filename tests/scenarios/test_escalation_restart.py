@@ -31,8 +31,8 @@ from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import ENGINEER, escalate, file_ticket, ticket_card_message, ticket_values
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
 from tests.databases import autocommit, run_coroutine
+from tests.ports import free_port
 from tests.scenarios.conftest import JIRA_WEBHOOK_SECRET, PAYMENTS_KEY, ROUTING_KEY
-from tests.scenarios.test_process_restart import _free_port
 
 ACK = 6.0  # SEV2's ack_within, seconds: long enough for the new process to be up (about 2 s) before 1x
 TICK = 1.0
@@ -118,7 +118,7 @@ async def stand_ins() -> AsyncIterator[tuple[PagerDutyStandIn, JiraStandIn]]:
 async def bot_process(sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, JiraStandIn],
                       tmp_path: Path, database_url: str) -> AsyncIterator[Process]:
     pagerduty, jira = stand_ins
-    port = _free_port()
+    port = free_port()
     database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),

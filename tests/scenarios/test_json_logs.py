@@ -16,8 +16,9 @@ from bot.sandbox.pagerduty import PagerDutyStandIn
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import file_ticket, ticket_values
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, WEBHOOK_SECRET_ENV
+from tests.ports import free_port
 from tests.scenarios.conftest import ROUTING_KEY
-from tests.scenarios.test_process_restart import TICK, BotProcess, _free_port, _short_cadence_config
+from tests.scenarios.test_process_restart import TICK, BotProcess, _short_cadence_config
 
 TRIAGE = "C0TRIAGE01"
 JIRA_TOKEN = "jira-api-token-never-logged"
@@ -41,7 +42,7 @@ async def test_json_lines_carry_ticket_and_request_and_no_secret(
             CustomerEndpointStandIn(secret=CUSTOMER_SECRET) as customer:
         customer.add(_document(), workspace_id="ws_4f2a9c", emails=("dana@customer.example",))
         pagerduty.fail_next(503, times=1)  # one failure, so the page's retry and its warning are logged too
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": env_settings.database_url, "PORT": str(port),
                "SUPPORTBOT_CONFIG": str(_short_cadence_config(tmp_path)), "LOG_FORMAT": "json",

@@ -42,8 +42,8 @@ from bot.sandbox.workspace import file_ticket, populate, ticket_values
 from storage.db import create_engine, is_sqlite
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, without_webhooks
 from tests.databases import autocommit, database_name
+from tests.ports import free_port
 from tests.scenarios.conftest import ROUTING_KEY
-from tests.scenarios.test_process_restart import _free_port
 
 LEASE = 3.0
 TICK = 0.25
@@ -128,7 +128,7 @@ async def world(tmp_path: Path, database_url: str) -> AsyncIterator[World]:
     await sandbox.start()
     populate(sandbox, load_config(CONTRACT))
     async with PagerDutyStandIn(routing_keys=[ROUTING_KEY]) as pagerduty, StatuspageStandIn() as statuspage:
-        port = _free_port()
+        port = free_port()
         database = database_url
         env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database,

@@ -34,9 +34,6 @@ TICK = 0.25
 SEV1 = ticket_values(**{"Impact": "Production down or data loss", "Summary": "Checkout returns 500"})
 
 
-def _free_port() -> int:
-    return free_port()
-
 
 def _short_cadence_config(folder: Path) -> Path:
     text = without_webhooks(CONTRACT.read_text())
@@ -93,7 +90,7 @@ async def test_reminders_keep_their_cadence_across_a_restart_of_the_process(
         sandbox: SlackSandbox, stand_ins: tuple[PagerDutyStandIn, StatuspageStandIn], tmp_path: Path,
         database_url: str) -> None:
     pagerduty, statuspage = stand_ins
-    port = _free_port()
+    port = free_port()
     database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),

@@ -13,7 +13,8 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.workspace import file_ticket
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.scenarios.test_process_restart import TICK, BotProcess, _free_port, _short_cadence_config
+from tests.ports import free_port
+from tests.scenarios.test_process_restart import TICK, BotProcess, _short_cadence_config
 
 # Today's human-readable line (LOG_FORMAT unset): time, level, logger, message, then the context if any.
 TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: .*")
@@ -21,7 +22,7 @@ TEXT_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNI
 
 async def test_an_idle_bot_says_nothing_per_tick_and_migrations_say_nothing(
         sandbox: SlackSandbox, env_settings: EnvSettings, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": env_settings.database_url,
            "PORT": str(port), "SUPPORTBOT_CONFIG": str(_short_cadence_config(tmp_path)),

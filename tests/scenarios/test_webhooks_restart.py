@@ -18,8 +18,8 @@ from bot.sandbox.slack import SlackSandbox
 from bot.sandbox.webhook_receiver import WebhookReceiver
 from bot.sandbox.workspace import file_ticket, ticket_card_message, ticket_values
 from tests.conftest import BOT_TOKEN, CONTRACT, ROOT, SIGNING_SECRET, WEBHOOK_SECRET_ENV, without_webhooks
+from tests.ports import free_port
 from tests.scenarios.test_escalation_restart import Process
-from tests.scenarios.test_process_restart import _free_port
 
 SECRET = "receiver-signing-secret"
 TRIAGE = "C0TRIAGE01"
@@ -42,7 +42,7 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 @pytest_asyncio.fixture
 async def bot_process(sandbox: SlackSandbox, receiver: WebhookReceiver, tmp_path: Path,
                       database_url: str) -> AsyncIterator[Process]:
-    port = _free_port()
+    port = free_port()
     database = database_url
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": sandbox.api_url, "DATABASE_URL": database, "PORT": str(port),

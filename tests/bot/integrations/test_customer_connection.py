@@ -66,9 +66,6 @@ async def _reason(connection: CustomerConnection, query: CustomerQuery = LOOKUP)
     return raised.value.reason
 
 
-def _free_port() -> int:
-    return free_port()  # nothing listens there
-
 
 # Signing -------------------------------------------------------------------------------------------------
 
@@ -180,7 +177,7 @@ async def test_an_endpoint_that_hangs_gives_a_timeout_reason(standin: CustomerEn
 
 
 async def test_connection_refused_gives_a_plain_reason() -> None:
-    client = CustomerConnection(url=f"http://127.0.0.1:{_free_port()}/customer", secret="x", timeout=2.0)
+    client = CustomerConnection(url=f"http://127.0.0.1:{free_port()}/customer", secret="x", timeout=2.0)
     try:
         reason = await _reason(client)
     finally:
